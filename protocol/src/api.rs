@@ -1,0 +1,333 @@
+//! What a client may ask, what the server answers, and what it pushes.
+
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::model::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct NewIssue {
+    pub project: String,
+    pub title: String,
+    pub description: String,
+    /// A state name; the project's first unstarted state (Todo) when absent.
+    pub state: Option<String>,
+    pub priority: Priority,
+    pub assignees: Vec<String>,
+    pub labels: Vec<String>,
+    pub estimate: Option<u32>,
+    pub due: Option<String>,
+    pub parent: Option<String>,
+}
+
+/// Fields left `None` stay as they are; `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct IssuePatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub state: Option<String>,
+    pub priority: Option<Priority>,
+    pub assignees: Option<Vec<String>>,
+    pub labels: Option<Vec<String>>,
+    pub estimate: Option<Option<u32>>,
+    pub due: Option<Option<String>>,
+    pub parent: Option<Option<String>>,
+    pub blocked_by: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct IssueFilter {
+    pub state: Option<String>,
+    /// A handle, or `@me`.
+    pub assignee: Option<String>,
+    pub label: Option<String>,
+    pub priority: Option<Priority>,
+    /// Case-insensitive substring of the title or description.
+    pub text: Option<String>,
+    /// `Some(true)`: only open issues; `Some(false)`: only closed ones.
+    pub open: Option<bool>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub enum Request {
+    Whoami,
+
+    CreateUser {
+        handle: String,
+        display_name: String,
+        email: Option<String>,
+        role: ServerRole,
+    },
+    SetUserDisabled {
+        handle: String,
+        disabled: bool,
+    },
+    ListUsers,
+
+    /// `user` defaults to the caller; naming another user needs server admin.
+    AddKey {
+        user: Option<String>,
+        public_key: String,
+    },
+    RemoveKey {
+        fingerprint: String,
+    },
+    ListKeys {
+        user: Option<String>,
+    },
+
+    CreateToken {
+        user: Option<String>,
+        name: String,
+    },
+    ListTokens {
+        user: Option<String>,
+    },
+    RevokeToken {
+        id: String,
+    },
+
+    CreateInvite {
+        role: ServerRole,
+        expires_in_secs: u64,
+    },
+    /// The one request an unauthenticated caller may make.
+    RedeemInvite {
+        code: String,
+        handle: String,
+        display_name: String,
+        public_key: Option<String>,
+        token_name: Option<String>,
+    },
+    ListInvites,
+    RevokeInvite {
+        id: String,
+    },
+
+    CreateProject {
+        key: String,
+        name: String,
+        description: String,
+    },
+    GetProject {
+        key: String,
+    },
+    ListProjects {
+        include_archived: bool,
+    },
+    UpdateProject {
+        key: String,
+        name: Option<String>,
+        description: Option<String>,
+    },
+    SetProjectArchived {
+        key: String,
+        archived: bool,
+    },
+    SetMember {
+        project: String,
+        handle: String,
+        role: ProjectRole,
+    },
+    RemoveMember {
+        project: String,
+        handle: String,
+    },
+    AddState {
+        project: String,
+        name: String,
+        category: StateCategory,
+        position: Option<u32>,
+    },
+    RenameState {
+        project: String,
+        state: String,
+        name: String,
+    },
+    MoveState {
+        project: String,
+        state: String,
+        position: u32,
+    },
+    /// Issues in the removed state move to `move_to`.
+    RemoveState {
+        project: String,
+        state: String,
+        move_to: String,
+    },
+
+    CreateIssue(NewIssue),
+    GetIssue {
+        key: String,
+    },
+    /// Without a project: every project the caller may read.
+    ListIssues {
+        project: Option<String>,
+        filter: IssueFilter,
+    },
+    UpdateIssue {
+        key: String,
+        version: u64,
+        patch: IssuePatch,
+    },
+    MoveIssue {
+        key: String,
+        state: String,
+    },
+    /// Place the issue between two neighbours of its column (either may be absent).
+    RankIssue {
+        key: String,
+        after: Option<String>,
+        before: Option<String>,
+    },
+    AssignIssue {
+        key: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    LabelIssue {
+        key: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    CloseIssue {
+        key: String,
+    },
+    ReopenIssue {
+        key: String,
+    },
+    DeleteIssue {
+        key: String,
+    },
+
+    AddComment {
+        issue: String,
+        body: String,
+    },
+    EditComment {
+        id: CommentId,
+        body: String,
+    },
+    DeleteComment {
+        id: CommentId,
+    },
+    ListComments {
+        issue: String,
+    },
+
+    IssueActivity {
+        key: String,
+    },
+    ProjectActivity {
+        project: String,
+        after: Option<u64>,
+        limit: u32,
+    },
+    AllActivity {
+        after: Option<u64>,
+        limit: u32,
+    },
+
+    /// Events for one project, or for every project the caller may read. With `after_seq`, the
+    /// events since that sequence number are replayed first, so a reconnecting client misses none.
+    Subscribe {
+        project: Option<String>,
+        after_seq: Option<u64>,
+    },
+    Unsubscribe,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Identity {
+    pub actor: Actor,
+    pub user: Option<User>,
+    pub role: ServerRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseBody {
+    Done,
+    Whoami(Identity),
+    User(User),
+    Users(Vec<User>),
+    Key(SshKey),
+    Keys(Vec<SshKey>),
+    /// The secret is shown this once and never stored in clear.
+    TokenCreated {
+        token: ApiToken,
+        secret: String,
+    },
+    Tokens(Vec<ApiToken>),
+    InviteCreated {
+        invite: Invite,
+        code: String,
+    },
+    Invites(Vec<Invite>),
+    Redeemed {
+        user: User,
+        token: Option<String>,
+    },
+    Project(Project),
+    Projects(Vec<Project>),
+    Issue(Issue),
+    Issues(Vec<Issue>),
+    Comment(Comment),
+    Comments(Vec<Comment>),
+    Activity(Vec<Activity>),
+    Subscribed {
+        seq: u64,
+    },
+}
+
+/// The record an event is about, as it is after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(rename_all = "snake_case")]
+pub enum EventRecord {
+    None,
+    Issue(Issue),
+    IssueDeleted { id: IssueId, key: String },
+    Comment(Comment),
+    CommentDeleted { id: CommentId, issue: IssueId },
+    Project(Project),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Event {
+    pub seq: u64,
+    pub activity: Activity,
+    pub record: EventRecord,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct RequestFrame {
+    pub id: u64,
+    pub body: Request,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Response {
+    pub id: u64,
+    pub result: Result<ResponseBody, ApiError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub enum ServerFrame {
+    Response(Response),
+    Event(Event),
+    /// The server is closing the connection, and why.
+    Closing(ApiError),
+}
