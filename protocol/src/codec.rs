@@ -176,7 +176,10 @@ mod tests {
     #[test]
     fn huge_string_claim_does_not_allocate() {
         // A String whose varint length claims 2^40 bytes, in a 12-byte frame.
-        let frame = RequestFrame { id: 7, body: Request::GetIssue { key: String::new() } };
+        let frame = RequestFrame {
+            id: 7,
+            body: Request::GetIssue { key: String::new() },
+        };
         let mut payload = encode_payload(&frame).unwrap();
         assert_eq!(payload.pop(), Some(0));
         payload.push(253);
@@ -226,19 +229,23 @@ mod properties {
 
     /// Strategies for the deepest messages are built recursively and need more stack than a
     /// test thread has by default, so each property runs on a thread of its own.
-    fn check<S>(strategy: impl FnOnce() -> S + Send + 'static, test: impl Fn(S::Value) + Send + 'static)
-    where
+    fn check<S>(
+        strategy: impl FnOnce() -> S + Send + 'static,
+        test: impl Fn(S::Value) + Send + 'static,
+    ) where
         S: Strategy,
     {
-        let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(move || {
-            let mut runner = TestRunner::new(Config::with_cases(256));
-            runner
-                .run(&strategy(), |value| {
-                    test(value);
-                    Ok(())
-                })
-                .unwrap();
-        });
+        let worker = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(move || {
+                let mut runner = TestRunner::new(Config::with_cases(256));
+                runner
+                    .run(&strategy(), |value| {
+                        test(value);
+                        Ok(())
+                    })
+                    .unwrap();
+            });
         worker.unwrap().join().unwrap();
     }
 
@@ -268,7 +275,12 @@ mod properties {
 
     #[test]
     fn decoder_never_panics_on_mutated_frames() {
-        let strategy = || (any::<RequestFrame>(), proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8));
+        let strategy = || {
+            (
+                any::<RequestFrame>(),
+                proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+            )
+        };
         check(strategy, |(frame, flips)| {
             let mut bytes = encode_payload(&frame).unwrap();
             for (at, byte) in flips {
