@@ -1,1 +1,187 @@
+//! tack's store: typed collections on sled, their secondary indexes, the activity log, schema
+//! migrations, backup and restore.
+//!
+//! The service talks to storage only through the [`Store`] trait, so another engine can sit
+//! behind the same business rules.
 
+mod apply;
+pub mod backup;
+mod keys;
+pub mod migrate;
+mod records;
+mod sled_store;
+mod trees;
+pub mod verify;
+mod writer;
+
+pub use records::{StoredInvite, StoredToken};
+pub use sled_store::{SledStore, StoreConfig};
+pub use verify::IntegrityReport;
+pub use writer::{CommitListener, Ticket};
+
+use tack_protocol::{
+    Activity, ActivityKind, Actor, Comment, CommentId, Event, FieldChange, Issue, IssueId, Project,
+    ProjectId, SshKey, Timestamp, User, UserId,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store error: {0}")]
+    Engine(String),
+    #[error("corrupt record in {tree}: {reason}")]
+    Corrupt { tree: &'static str, reason: String },
+    #[error(
+        "the store at {path} has schema version {found}, newer than this tack understands ({supported}); run a newer tack"
+    )]
+    TooNew {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("{0}")]
+    Backup(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(err: sled::Error) -> Self {
+        StoreError::Engine(err.to_string())
+    }
+}
+
+/// Why a write was not applied.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    #[error("{} was changed by someone else (now version {})", current.key, current.version)]
+    Conflict { current: Box<Issue> },
+    #[error("{field} '{value}' is already taken")]
+    Taken { field: &'static str, value: String },
+    #[error("{0} does not exist")]
+    Missing(String),
+    #[error("{0}")]
+    Rejected(String),
+    #[error("store error: {0}")]
+    Store(String),
+    #[error("the store is shutting down")]
+    ShuttingDown,
+}
+
+/// One change to commit. Each op, its index entries and its activity entries commit in one
+/// transaction, and the write is acknowledged only once it is durable.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub actor: Actor,
+    pub at: Timestamp,
+    pub op: Op,
+    /// The before → after of the fields this write changes, for the activity log.
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Creates a user (id allocated here), optionally with a first key and token, and marks the
+    /// invite it came from as redeemed, all at once.
+    CreateUser {
+        user: User,
+        key: Option<SshKey>,
+        token: Option<StoredToken>,
+        invite: Option<String>,
+    },
+    UpdateUser(User),
+    AddKey(SshKey),
+    RemoveKey {
+        fingerprint: String,
+    },
+    TouchKey {
+        fingerprint: String,
+    },
+    PutToken {
+        token: StoredToken,
+        kind: ActivityKind,
+    },
+    PutInvite {
+        invite: StoredInvite,
+        kind: ActivityKind,
+    },
+    CreateProject(Project),
+    UpdateProject {
+        project: Project,
+        kind: ActivityKind,
+    },
+    /// Id, number, key, rank tail and version are assigned here.
+    CreateIssue(Issue),
+    /// Applied only if the stored issue is still at `expected_version`.
+    UpdateIssue {
+        issue: Issue,
+        expected_version: u64,
+    },
+    /// Rewrites a project and moves many of its issues at once (removing a workflow state).
+    UpdateProjectAndIssues {
+        project: Project,
+        issues: Vec<Issue>,
+    },
+    DeleteIssue {
+        id: IssueId,
+    },
+    /// A comment with id 0 is new.
+    PutComment(Comment),
+    DeleteComment {
+        id: CommentId,
+    },
+}
+
+/// What the service reads. Reads are synchronous; async callers run them off the runtime.
+pub trait Store: Send + Sync + 'static {
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    fn user_by_handle(&self, handle: &str) -> Result<Option<User>, StoreError>;
+    fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    fn key(&self, fingerprint: &str) -> Result<Option<SshKey>, StoreError>;
+    fn keys_of(&self, user: UserId) -> Result<Vec<SshKey>, StoreError>;
+
+    fn token(&self, id: &str) -> Result<Option<StoredToken>, StoreError>;
+    fn tokens(&self, user: Option<UserId>) -> Result<Vec<StoredToken>, StoreError>;
+    fn invite(&self, id: &str) -> Result<Option<StoredInvite>, StoreError>;
+    fn invites(&self) -> Result<Vec<StoredInvite>, StoreError>;
+
+    fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError>;
+    fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError>;
+    fn projects(&self) -> Result<Vec<Project>, StoreError>;
+
+    fn issue(&self, id: IssueId) -> Result<Option<Issue>, StoreError>;
+    fn issue_by_number(&self, project: ProjectId, number: u64)
+    -> Result<Option<Issue>, StoreError>;
+    /// A project's issues, grouped by state id and ordered by rank within each state.
+    fn issues_of_project(&self, project: ProjectId) -> Result<Vec<Issue>, StoreError>;
+    fn issues_in_state(&self, project: ProjectId, state: u32) -> Result<Vec<Issue>, StoreError>;
+    fn issues_assigned_to(&self, user: UserId) -> Result<Vec<Issue>, StoreError>;
+    fn issues_labelled(&self, project: ProjectId, label: &str) -> Result<Vec<Issue>, StoreError>;
+
+    fn comment(&self, id: CommentId) -> Result<Option<Comment>, StoreError>;
+    fn comments_of(&self, issue: IssueId) -> Result<Vec<Comment>, StoreError>;
+
+    fn activity_after(&self, after: u64, limit: usize) -> Result<Vec<Activity>, StoreError>;
+    fn activity_of_issue(&self, issue: IssueId) -> Result<Vec<Activity>, StoreError>;
+    fn activity_of_project(
+        &self,
+        project: ProjectId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError>;
+    /// Events after `after`, rebuilt from the activity log with each record as it is now.
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
+    fn last_seq(&self) -> u64;
+
+    /// Queues a write; the ticket resolves once it is durable (or refused).
+    fn submit(&self, write: Write) -> Ticket<Vec<Event>>;
+    /// Installs the callback that sees every committed event, in order, before its write is
+    /// acknowledged.
+    fn set_commit_listener(&self, listener: CommitListener);
+    /// A consistent online snapshot of the whole store into one file.
+    fn backup(&self, path: &std::path::Path) -> Ticket<backup::BackupInfo>;
+    fn verify(&self) -> Result<IntegrityReport, StoreError>;
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+    /// Stops the writer after the queued writes are durable.
+    fn shutdown(&self);
+}

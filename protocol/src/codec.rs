@@ -48,8 +48,8 @@ pub fn decode_payload<T: Decode<()>>(bytes: &[u8], limit: usize) -> Result<T, Fr
     // bucket that holds it, so a hostile claim allocates at most twice the configured limit.
     let decoded = match limit {
         0..=0x10_0000 => decode_with(bytes, config::standard().with_limit::<0x10_0000>()),
-        0..=0x40_0000 => decode_with(bytes, config::standard().with_limit::<0x40_0000>()),
-        0..=0x100_0000 => decode_with(bytes, config::standard().with_limit::<0x100_0000>()),
+        0x10_0001..=0x40_0000 => decode_with(bytes, config::standard().with_limit::<0x40_0000>()),
+        0x40_0001..=0x100_0000 => decode_with(bytes, config::standard().with_limit::<0x100_0000>()),
         _ => decode_with(bytes, config::standard().with_limit::<0x400_0000>()),
     }?;
     let (message, used) = decoded;

@@ -61,7 +61,7 @@ pub enum Priority {
 }
 
 /// Who did something: a person, or the local admin console (the admin socket's peer).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
@@ -211,6 +211,7 @@ pub struct Activity {
     pub kind: ActivityKind,
     pub project: Option<ProjectId>,
     pub issue: Option<IssueId>,
+    pub comment: Option<CommentId>,
     /// What the change was about, for people: `TACK-12`, `@alice`, `TACK`.
     pub subject: String,
     pub changes: Vec<FieldChange>,

@@ -1,0 +1,64 @@
+//! Key layouts. Ids are big-endian so that ranges iterate in order.
+
+pub fn id(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+pub fn pair(a: u64, b: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&a.to_be_bytes());
+    key[8..].copy_from_slice(&b.to_be_bytes());
+    key
+}
+
+pub fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    let slice = bytes.get(at..at + 8)?;
+    let mut buf = [0u8; 8];
+    buf.copy_from_slice(slice);
+    Some(u64::from_be_bytes(buf))
+}
+
+/// The last 8 bytes of an index key: the id it points at.
+pub fn trailing_id(key: &[u8]) -> Option<u64> {
+    key.len().checked_sub(8).and_then(|at| read_u64(key, at))
+}
+
+/// `project | state | rank | 0 | issue`: a board column in rank order.
+pub fn board(project: u64, state: u32, rank: &str, issue: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + 4 + rank.len() + 1 + 8);
+    key.extend_from_slice(&project.to_be_bytes());
+    key.extend_from_slice(&state.to_be_bytes());
+    key.extend_from_slice(rank.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&issue.to_be_bytes());
+    key
+}
+
+pub fn board_column(project: u64, state: u32) -> [u8; 12] {
+    let mut key = [0u8; 12];
+    key[..8].copy_from_slice(&project.to_be_bytes());
+    key[8..].copy_from_slice(&state.to_be_bytes());
+    key
+}
+
+/// `project | label | 0 | issue`.
+pub fn label(project: u64, label: &str, issue: u64) -> Vec<u8> {
+    let mut key = label_prefix(project, label);
+    key.extend_from_slice(&issue.to_be_bytes());
+    key
+}
+
+pub fn label_prefix(project: u64, label: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + label.len() + 1 + 8);
+    key.extend_from_slice(&project.to_be_bytes());
+    key.extend_from_slice(label.as_bytes());
+    key.push(0);
+    key
+}
+
+/// `user | fingerprint`.
+pub fn user_key(user: u64, fingerprint: &str) -> Vec<u8> {
+    let mut key = user.to_be_bytes().to_vec();
+    key.extend_from_slice(fingerprint.as_bytes());
+    key
+}

@@ -1,0 +1,34 @@
+//! Record encoding: the protocol's bincode configuration, decoded with a limit.
+
+use bincode::{Decode, Encode};
+use tack_protocol::{ApiToken, Invite};
+
+use crate::StoreError;
+
+/// No single record is larger than this (issues cap their text at 64 KiB each).
+const RECORD_LIMIT: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct StoredToken {
+    pub token: ApiToken,
+    /// argon2id PHC string of the secret.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct StoredInvite {
+    pub invite: Invite,
+    pub hash: String,
+}
+
+pub fn encode<T: Encode>(value: &T) -> Vec<u8> {
+    // Encoding into a Vec cannot fail for our types: they have no fallible Encode impls.
+    bincode::encode_to_vec(value, bincode::config::standard()).unwrap_or_default()
+}
+
+pub fn decode<T: Decode<()>>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    tack_protocol::codec::decode_payload(bytes, RECORD_LIMIT).map_err(|e| StoreError::Corrupt {
+        tree,
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,373 @@
+//! The sled engine behind the `Store` trait.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bincode::Decode;
+use tack_protocol::{
+    Activity, ActivityKind, Comment, CommentId, Event, EventRecord, Issue, IssueId, Project,
+    ProjectId, SshKey, User, UserId,
+};
+
+use crate::apply::Counters;
+use crate::backup::BackupInfo;
+use crate::records::{StoredInvite, StoredToken, decode};
+use crate::trees::{self, T, Trees};
+use crate::verify::{self, IntegrityReport};
+use crate::writer::{CommitListener, Ticket, Writer};
+use crate::{Store, StoreError, Write, keys, migrate};
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    /// sled's page cache; its default (1 GiB) is far more than tack needs.
+    pub cache_capacity: u64,
+    /// Share one flush among all writes applied while the previous flush ran. Off only for
+    /// the baseline in benchmarks.
+    pub group_commit: bool,
+}
+
+impl StoreConfig {
+    pub const DEFAULT_CACHE_CAPACITY: u64 = 128 * 1024 * 1024;
+
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            path: path.into(),
+            cache_capacity: Self::DEFAULT_CACHE_CAPACITY,
+            group_commit: true,
+        }
+    }
+}
+
+pub struct SledStore {
+    db: sled::Db,
+    trees: Arc<Trees>,
+    writer: Writer,
+}
+
+pub(crate) fn open_db(path: &Path, cache_capacity: u64) -> Result<sled::Db, StoreError> {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_capacity)
+        .open()
+        .map_err(|e| {
+            StoreError::Engine(format!("cannot open the store at {}: {e}", path.display()))
+        })
+}
+
+fn meta_u64(trees: &Trees, key: &[u8], default: u64) -> Result<u64, StoreError> {
+    Ok(trees
+        .get(T::Meta)
+        .get(key)?
+        .and_then(|v| keys::read_u64(&v, 0))
+        .unwrap_or(default))
+}
+
+impl SledStore {
+    pub fn open(config: &StoreConfig) -> Result<SledStore, StoreError> {
+        let db = open_db(&config.path, config.cache_capacity)?;
+        let trees = Arc::new(Trees::open(&db)?);
+        migrate::run(&db, &trees, &config.path)?;
+        let counters = Counters {
+            next_user: meta_u64(&trees, trees::NEXT_USER, 1)?,
+            next_project: meta_u64(&trees, trees::NEXT_PROJECT, 1)?,
+            next_issue: meta_u64(&trees, trees::NEXT_ISSUE, 1)?,
+            next_comment: meta_u64(&trees, trees::NEXT_COMMENT, 1)?,
+            last_seq: meta_u64(&trees, trees::LAST_SEQ, 0)?,
+        };
+        let writer = Writer::start(db.clone(), trees.clone(), counters, config.group_commit)?;
+        Ok(SledStore { db, trees, writer })
+    }
+
+    fn get<V: Decode<()>>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
+        match self.trees.get(tree).get(key)? {
+            Some(bytes) => decode(trees::name(tree), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn all<V: Decode<()>>(&self, tree: T) -> Result<Vec<V>, StoreError> {
+        self.trees
+            .get(tree)
+            .iter()
+            .values()
+            .map(|v| decode(trees::name(tree), &v?))
+            .collect()
+    }
+
+    /// The ids at the end of every index key under `prefix`, in key order.
+    fn ids_under(&self, tree: T, prefix: &[u8]) -> Result<Vec<u64>, StoreError> {
+        let mut ids = Vec::new();
+        for entry in self.trees.get(tree).scan_prefix(prefix).keys() {
+            if let Some(id) = keys::trailing_id(&entry?) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    fn load_many<V: Decode<()>>(&self, tree: T, ids: &[u64]) -> Result<Vec<V>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(value) = self.get(tree, &keys::id(*id))? {
+                out.push(value);
+            }
+        }
+        Ok(out)
+    }
+
+    fn record_for(&self, activity: &Activity) -> Result<EventRecord, StoreError> {
+        use ActivityKind::*;
+        Ok(match activity.kind {
+            IssueCreated | IssueUpdated => match activity.issue {
+                Some(id) => match self.issue(id)? {
+                    Some(issue) => EventRecord::Issue(issue),
+                    None => EventRecord::IssueDeleted {
+                        id,
+                        key: activity.subject.clone(),
+                    },
+                },
+                None => EventRecord::None,
+            },
+            IssueDeleted => EventRecord::IssueDeleted {
+                id: activity.issue.unwrap_or(0),
+                key: activity.subject.clone(),
+            },
+            CommentAdded | CommentEdited | CommentDeleted => {
+                match (activity.comment, activity.issue) {
+                    (Some(id), Some(issue)) => match self.comment(id)? {
+                        Some(comment) if activity.kind != CommentDeleted => {
+                            EventRecord::Comment(comment)
+                        }
+                        _ => EventRecord::CommentDeleted { id, issue },
+                    },
+                    _ => EventRecord::None,
+                }
+            }
+            ProjectCreated | ProjectUpdated | MemberChanged | StatesChanged => {
+                match activity.project {
+                    Some(id) => self
+                        .project(id)?
+                        .map_or(EventRecord::None, EventRecord::Project),
+                    None => EventRecord::None,
+                }
+            }
+            _ => EventRecord::None,
+        })
+    }
+}
+
+impl Store for SledStore {
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.get(T::Users, &keys::id(id))
+    }
+
+    fn user_by_handle(&self, handle: &str) -> Result<Option<User>, StoreError> {
+        match self.trees.get(T::UsersByHandle).get(handle.as_bytes())? {
+            Some(id) => self.user(keys::read_u64(&id, 0).unwrap_or(0)),
+            None => Ok(None),
+        }
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.all(T::Users)
+    }
+
+    fn key(&self, fingerprint: &str) -> Result<Option<SshKey>, StoreError> {
+        self.get(T::Keys, fingerprint.as_bytes())
+    }
+
+    fn keys_of(&self, user: UserId) -> Result<Vec<SshKey>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self
+            .trees
+            .get(T::KeysByUser)
+            .scan_prefix(keys::id(user))
+            .keys()
+        {
+            let entry = entry?;
+            let fingerprint = String::from_utf8_lossy(&entry[8..]).into_owned();
+            if let Some(key) = self.key(&fingerprint)? {
+                out.push(key);
+            }
+        }
+        Ok(out)
+    }
+
+    fn token(&self, id: &str) -> Result<Option<StoredToken>, StoreError> {
+        self.get(T::Tokens, id.as_bytes())
+    }
+
+    fn tokens(&self, user: Option<UserId>) -> Result<Vec<StoredToken>, StoreError> {
+        let all: Vec<StoredToken> = self.all(T::Tokens)?;
+        Ok(all
+            .into_iter()
+            .filter(|t| user.is_none_or(|u| t.token.user == u))
+            .collect())
+    }
+
+    fn invite(&self, id: &str) -> Result<Option<StoredInvite>, StoreError> {
+        self.get(T::Invites, id.as_bytes())
+    }
+
+    fn invites(&self) -> Result<Vec<StoredInvite>, StoreError> {
+        self.all(T::Invites)
+    }
+
+    fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
+        self.get(T::Projects, &keys::id(id))
+    }
+
+    fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError> {
+        match self.trees.get(T::ProjectsByKey).get(key.as_bytes())? {
+            Some(id) => self.project(keys::read_u64(&id, 0).unwrap_or(0)),
+            None => Ok(None),
+        }
+    }
+
+    fn projects(&self) -> Result<Vec<Project>, StoreError> {
+        self.all(T::Projects)
+    }
+
+    fn issue(&self, id: IssueId) -> Result<Option<Issue>, StoreError> {
+        self.get(T::Issues, &keys::id(id))
+    }
+
+    fn issue_by_number(
+        &self,
+        project: ProjectId,
+        number: u64,
+    ) -> Result<Option<Issue>, StoreError> {
+        match self
+            .trees
+            .get(T::IssuesByNumber)
+            .get(keys::pair(project, number))?
+        {
+            Some(id) => self.issue(keys::read_u64(&id, 0).unwrap_or(0)),
+            None => Ok(None),
+        }
+    }
+
+    fn issues_of_project(&self, project: ProjectId) -> Result<Vec<Issue>, StoreError> {
+        let ids = self.ids_under(T::IdxBoard, &keys::id(project))?;
+        self.load_many(T::Issues, &ids)
+    }
+
+    fn issues_in_state(&self, project: ProjectId, state: u32) -> Result<Vec<Issue>, StoreError> {
+        let ids = self.ids_under(T::IdxBoard, &keys::board_column(project, state))?;
+        self.load_many(T::Issues, &ids)
+    }
+
+    fn issues_assigned_to(&self, user: UserId) -> Result<Vec<Issue>, StoreError> {
+        let ids = self.ids_under(T::IdxAssignee, &keys::id(user))?;
+        self.load_many(T::Issues, &ids)
+    }
+
+    fn issues_labelled(&self, project: ProjectId, label: &str) -> Result<Vec<Issue>, StoreError> {
+        let ids = self.ids_under(T::IdxLabel, &keys::label_prefix(project, label))?;
+        self.load_many(T::Issues, &ids)
+    }
+
+    fn comment(&self, id: CommentId) -> Result<Option<Comment>, StoreError> {
+        self.get(T::Comments, &keys::id(id))
+    }
+
+    fn comments_of(&self, issue: IssueId) -> Result<Vec<Comment>, StoreError> {
+        let ids = self.ids_under(T::CommentsByIssue, &keys::id(issue))?;
+        self.load_many(T::Comments, &ids)
+    }
+
+    fn activity_after(&self, after: u64, limit: usize) -> Result<Vec<Activity>, StoreError> {
+        let start = keys::id(after.saturating_add(1));
+        self.trees
+            .get(T::Activity)
+            .range(start..)
+            .values()
+            .take(limit)
+            .map(|v| decode(trees::name(T::Activity), &v?))
+            .collect()
+    }
+
+    fn activity_of_issue(&self, issue: IssueId) -> Result<Vec<Activity>, StoreError> {
+        let seqs = self.ids_under(T::ActivityByIssue, &keys::id(issue))?;
+        self.load_many(T::Activity, &seqs)
+    }
+
+    fn activity_of_project(
+        &self,
+        project: ProjectId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError> {
+        let start = keys::pair(project, after.saturating_add(1));
+        let end = keys::pair(project, u64::MAX);
+        let mut seqs = Vec::new();
+        for entry in self
+            .trees
+            .get(T::ActivityByProject)
+            .range(start..=end)
+            .keys()
+            .take(limit)
+        {
+            if let Some(seq) = keys::trailing_id(&entry?) {
+                seqs.push(seq);
+            }
+        }
+        self.load_many(T::Activity, &seqs)
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let durable = self.last_seq();
+        let mut events = Vec::new();
+        for activity in self.activity_after(after, limit)? {
+            // Applied but not yet durable: not acknowledged, so not announced either.
+            if activity.seq > durable {
+                break;
+            }
+            let record = self.record_for(&activity)?;
+            events.push(Event {
+                seq: activity.seq,
+                activity,
+                record,
+            });
+        }
+        Ok(events)
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.writer.durable_seq.load(Ordering::Acquire)
+    }
+
+    fn submit(&self, write: Write) -> Ticket<Vec<Event>> {
+        self.writer.submit(write)
+    }
+
+    fn set_commit_listener(&self, listener: CommitListener) {
+        let mut slot = self
+            .writer
+            .listener
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(listener);
+    }
+
+    fn backup(&self, path: &Path) -> Ticket<BackupInfo> {
+        self.writer.backup(path.to_path_buf())
+    }
+
+    fn verify(&self) -> Result<IntegrityReport, StoreError> {
+        verify::check(&self.trees)
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    fn shutdown(&self) {
+        self.writer.shutdown();
+        if let Err(err) = self.db.flush() {
+            tracing::error!(error = %err, "final flush failed");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The trees: one per collection, one per index.
+
+/// Position of each tree in `Trees::all`, so one transaction can span them.
+#[derive(Debug, Clone, Copy)]
+pub enum T {
+    Meta = 0,
+    Users,
+    UsersByHandle,
+    Keys,
+    KeysByUser,
+    Tokens,
+    Invites,
+    Projects,
+    ProjectsByKey,
+    Issues,
+    IssuesByNumber,
+    IdxBoard,
+    IdxAssignee,
+    IdxLabel,
+    Comments,
+    CommentsByIssue,
+    Activity,
+    ActivityByIssue,
+    ActivityByProject,
+}
+
+pub const TREE_NAMES: [&str; 19] = [
+    "meta",
+    "users",
+    "users_by_handle",
+    "keys",
+    "keys_by_user",
+    "tokens",
+    "invites",
+    "projects",
+    "projects_by_key",
+    "issues",
+    "issues_by_number",
+    "idx_board",
+    "idx_assignee",
+    "idx_label",
+    "comments",
+    "comments_by_issue",
+    "activity",
+    "activity_by_issue",
+    "activity_by_project",
+];
+
+pub struct Trees {
+    pub all: Vec<sled::Tree>,
+}
+
+impl Trees {
+    pub fn open(db: &sled::Db) -> sled::Result<Trees> {
+        let all = TREE_NAMES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<sled::Result<Vec<_>>>()?;
+        Ok(Trees { all })
+    }
+
+    pub fn get(&self, tree: T) -> &sled::Tree {
+        &self.all[tree as usize]
+    }
+}
+
+pub const fn name(tree: T) -> &'static str {
+    TREE_NAMES[tree as usize]
+}
+
+/// Meta keys.
+pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+pub const NEXT_USER: &[u8] = b"next_id/users";
+pub const NEXT_PROJECT: &[u8] = b"next_id/projects";
+pub const NEXT_ISSUE: &[u8] = b"next_id/issues";
+pub const NEXT_COMMENT: &[u8] = b"next_id/comments";
+pub const LAST_SEQ: &[u8] = b"last_seq";
