@@ -431,6 +431,12 @@ pub fn apply(
                 }));
             }
             let mut issue = issue.clone();
+            if issue.rank.is_empty() {
+                issue.rank = prepared
+                    .append_rank
+                    .clone()
+                    .unwrap_or_else(|| tack_protocol::rank::after(None));
+            }
             issue.version = current.version + 1;
             issue.project = current.project;
             issue.number = current.number;
@@ -456,9 +462,14 @@ pub fn apply(
             project.next_issue_number = old.next_issue_number;
             tx.put(T::Projects, &keys::id(project.id), &project)?;
             let mut events = Vec::with_capacity(issues.len() + 1);
-            for issue in issues {
-                let current = tx.require_issue(issue.id)?;
-                let mut issue = issue.clone();
+            for moved in issues {
+                let current = tx.require_issue(moved.id)?;
+                // Only the column changes: other fields keep whatever is stored now.
+                let mut issue = current.clone();
+                issue.state = moved.state;
+                issue.rank = moved.rank.clone();
+                issue.updated_at = moved.updated_at;
+                issue.closed_at = moved.closed_at;
                 issue.version = current.version + 1;
                 tx.unindex_issue(&current)?;
                 tx.index_issue(&issue)?;

@@ -111,7 +111,8 @@ pub enum Op {
     },
     /// Id, number, key, rank tail and version are assigned here.
     CreateIssue(Issue),
-    /// Applied only if the stored issue is still at `expected_version`.
+    /// Applied only if the stored issue is still at `expected_version`. An empty rank puts the
+    /// issue at the bottom of its (new) column.
     UpdateIssue {
         issue: Issue,
         expected_version: u64,

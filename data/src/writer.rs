@@ -252,7 +252,7 @@ fn prepare(trees: &Trees, write: &Write) -> Result<Prepared, WriteError> {
     let store_err = |e: sled::Error| WriteError::Store(e.to_string());
     let mut prepared = Prepared::default();
     match &write.op {
-        Op::CreateIssue(issue) if issue.rank.is_empty() => {
+        Op::CreateIssue(issue) | Op::UpdateIssue { issue, .. } if issue.rank.is_empty() => {
             let column = keys::board_column(issue.project, issue.state);
             let last = trees
                 .get(T::IdxBoard)

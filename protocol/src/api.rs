@@ -241,6 +241,11 @@ pub enum Request {
         after_seq: Option<u64>,
     },
     Unsubscribe,
+
+    /// An online, consistent snapshot of the whole store into a file on the server (admins).
+    Backup {
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -286,6 +291,17 @@ pub enum ResponseBody {
     Subscribed {
         seq: u64,
     },
+    Backup(BackupSummary),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct BackupSummary {
+    pub path: String,
+    pub bytes: u64,
+    pub records: u64,
+    pub schema_version: u32,
+    pub checksum: String,
 }
 
 /// The record an event is about, as it is after the change.

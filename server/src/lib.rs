@@ -1,1 +1,7 @@
+//! The tack server: config, the protocol socket, the service with its business rules, and the
+//! command line (`serve`, `ctl`, `backup`, `restore`).
 
+pub mod cli;
+pub mod config;
+pub mod service;
+pub mod socket;

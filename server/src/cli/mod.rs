@@ -1,0 +1,98 @@
+//! The `tack` command line: `serve`, `ctl`, `backup`, `restore`.
+
+mod ctl;
+mod output;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use ctl::CtlArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tack",
+    version,
+    about = "tack: an issue tracker and kanban board your team reaches with ssh"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Talk to a running server: every request, as a command (JSON with --json).
+    Ctl(Box<CtlArgs>),
+    /// Write an online, consistent backup of a running server to FILE (on the server machine).
+    Backup {
+        file: PathBuf,
+        /// The data directory of the running server (its admin socket is inside).
+        #[arg(long, default_value = "tack-data", conflicts_with = "socket")]
+        data: PathBuf,
+        #[arg(long, env = "TACK_SOCKET")]
+        socket: Option<PathBuf>,
+    },
+    /// Rebuild a store from a backup into an empty data directory, verifying it first.
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Data directory (store, host key, admin socket). Default: ./tack-data
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Protocol socket address for bots and `tack ctl --addr`. Default: 127.0.0.1:7878
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Configuration file. Default: ./tack.toml if it exists.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Log format: human or json.
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+/// Exit codes, as scripts see them.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const REFUSED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CANNOT_CONNECT: u8 = 3;
+}
+
+/// Entry point of the `tack` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("tack: cannot start the async runtime: {err}");
+            return ExitCode::from(exit::REFUSED);
+        }
+    };
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Ctl(args) => ctl::run(*args).await,
+            Command::Backup { file, data, socket } => {
+                ctl::backup(file, socket.unwrap_or_else(|| data.join("admin.sock"))).await
+            }
+            Command::Restore { file, data } => serve::restore(file, data).await,
+        }
+    });
+    // Let the blocking pool (store reads) wind down without waiting on idle threads.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    ExitCode::from(code)
+}

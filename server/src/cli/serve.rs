@@ -1,0 +1,195 @@
+//! `tack serve` and `tack restore`.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tack_data::{SledStore, Store, StoreConfig};
+use tack_protocol::{Request, ResponseBody, ServerRole};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{ServeArgs, exit};
+use crate::config::{Config, FlagOverrides};
+use crate::service::{Caller, Service, ServiceConfig};
+use crate::socket::{ProtocolServer, bind_admin_socket};
+
+/// The first admin invite lasts a week.
+const FIRST_INVITE_SECS: u64 = 7 * 24 * 3600;
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn create_data_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    // The admin socket inside acts as a server admin: nobody else may reach it.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
+/// What the operator needs on first start; written to stdout, not the log.
+fn print_banner(lines: &[String]) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+}
+
+pub async fn run(args: ServeArgs) -> u8 {
+    let flags = FlagOverrides {
+        data: args.data,
+        api: args.api,
+        log_format: args.log_format,
+    };
+    let config = match Config::load(args.config.as_deref(), flags) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("tack: {err}");
+            return exit::USAGE;
+        }
+    };
+    init_logging(&config.log_format);
+    match serve(config).await {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            tracing::error!(error = %err, "tack serve stopped");
+            eprintln!("tack: {err:#}");
+            exit::REFUSED
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    use anyhow::Context;
+    create_data_dir(&config.data)
+        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
+    let store_config = StoreConfig {
+        path: config.store_path(),
+        cache_capacity: config.store.cache_capacity_mb * 1024 * 1024,
+        group_commit: config.store.group_commit,
+    };
+    let store: Arc<dyn Store> =
+        Arc::new(tokio::task::spawn_blocking(move || SledStore::open(&store_config)).await??);
+    let service = Service::new(store.clone(), ServiceConfig::default());
+    let server = ProtocolServer::new(service.clone(), config.socket());
+
+    let tcp = TcpListener::bind(&config.api)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.api))?;
+    let api_addr = tcp.local_addr()?;
+    let admin_path = config.admin_socket();
+    let unix = bind_admin_socket(&admin_path)
+        .with_context(|| format!("cannot open the admin socket {}", admin_path.display()))?;
+    tokio::spawn(server.clone().serve_tcp(tcp));
+    tokio::spawn(server.clone().serve_unix(unix));
+    tracing::info!(api = %api_addr, admin_socket = %admin_path.display(), data = %config.data.display(), "tack is serving");
+
+    let mut banner = vec![
+        format!("tack {} serving", env!("CARGO_PKG_VERSION")),
+        format!("  protocol socket: {api_addr}"),
+        format!(
+            "  admin socket:    {} (tack ctl --socket {} …)",
+            admin_path.display(),
+            admin_path.display()
+        ),
+    ];
+    if first_start(&service).await? {
+        let invite = service
+            .handle(
+                &Caller::Console,
+                Request::CreateInvite {
+                    role: ServerRole::Admin,
+                    expires_in_secs: FIRST_INVITE_SECS,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create the first admin invite: {e}"))?;
+        if let ResponseBody::InviteCreated { code, .. } = invite {
+            banner.push(String::new());
+            banner.push("First start: this one-time admin invite code is valid for 7 days:".into());
+            banner.push(format!("  {code}"));
+            banner.push(format!(
+                "Redeem it: tack ctl --socket {} invite redeem {code} --handle YOU --name \"Your Name\" --key \"$(cat ~/.ssh/id_ed25519.pub)\"",
+                admin_path.display()
+            ));
+        }
+    }
+    print_banner(&banner);
+
+    wait_for_signal().await?;
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+    server.shutdown().await;
+    tokio::task::spawn_blocking(move || store.shutdown()).await?;
+    let _ = std::fs::remove_file(&admin_path);
+    tracing::info!("stopped; every acknowledged write is on disk");
+    Ok(())
+}
+
+/// An empty store (no users, no invites) gets a first admin invite.
+async fn first_start(service: &Service) -> anyhow::Result<bool> {
+    let store = service.store().clone();
+    let empty = tokio::task::spawn_blocking(move || -> Result<bool, tack_data::StoreError> {
+        Ok(store.users()?.is_empty() && store.invites()?.is_empty())
+    })
+    .await??;
+    Ok(empty)
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
+    if let Err(err) = create_data_dir(&data) {
+        eprintln!("tack: cannot create {}: {err}", data.display());
+        return exit::REFUSED;
+    }
+    let store_path = data.join("store");
+    let result =
+        tokio::task::spawn_blocking(move || tack_data::backup::restore(&file, &store_path)).await;
+    match result {
+        Ok(Ok((info, report))) if report.is_clean() => {
+            println!(
+                "restored {} records (schema {}, checksum {}) into {}; {} issues verified",
+                info.records,
+                info.schema_version,
+                &info.checksum[..16],
+                data.display(),
+                report.issues
+            );
+            exit::OK
+        }
+        Ok(Ok((_, report))) => {
+            eprintln!("tack: the restored store failed verification:");
+            for problem in report.problems.iter().take(20) {
+                eprintln!("  {problem}");
+            }
+            exit::REFUSED
+        }
+        Ok(Err(err)) => {
+            eprintln!("tack: {err}");
+            exit::REFUSED
+        }
+        Err(err) => {
+            eprintln!("tack: restore failed: {err}");
+            exit::REFUSED
+        }
+    }
+}

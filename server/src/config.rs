@@ -1,0 +1,180 @@
+//! Configuration: defaults < `tack.toml` < `TACK_*` environment < command-line flags.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::socket::SocketConfig;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Where the store, the host key and the admin socket live.
+    pub data: PathBuf,
+    /// The protocol socket for bots and `tack ctl --addr`.
+    pub api: String,
+    pub store: StoreSection,
+    pub limits: LimitsSection,
+    /// `human` or `json`.
+    pub log_format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreSection {
+    pub cache_capacity_mb: u64,
+    /// Share flushes among concurrent writes. Turning it off is for benchmarks only.
+    pub group_commit: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitsSection {
+    pub max_connections: usize,
+    pub max_pending_handshakes: usize,
+    pub handshake_timeout_secs: u64,
+    pub max_frame_bytes: usize,
+    pub requests_per_second: u32,
+    pub request_burst: u32,
+    pub max_in_flight_per_connection: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data: PathBuf::from("tack-data"),
+            api: "127.0.0.1:7878".into(),
+            store: StoreSection::default(),
+            limits: LimitsSection::default(),
+            log_format: "human".into(),
+        }
+    }
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            cache_capacity_mb: 128,
+            group_commit: true,
+        }
+    }
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let socket = SocketConfig::default();
+        LimitsSection {
+            max_connections: socket.max_connections,
+            max_pending_handshakes: socket.max_pending,
+            handshake_timeout_secs: socket.handshake_timeout.as_secs(),
+            max_frame_bytes: socket.decode_limit,
+            requests_per_second: socket.requests_per_second,
+            request_burst: socket.request_burst,
+            max_in_flight_per_connection: socket.max_in_flight,
+        }
+    }
+}
+
+/// Flags given on the command line; only those present override the layers below.
+#[derive(Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+}
+
+impl Config {
+    /// Loads the layers. Without `--config`, `./tack.toml` is read if it exists.
+    pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(format!("config file {} does not exist", path.display()));
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None if Path::new("tack.toml").exists() => {
+                figment = figment.merge(Toml::file("tack.toml"))
+            }
+            None => {}
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("TACK_").split("__").only(&[
+                "data",
+                "api",
+                "log_format",
+                "store",
+                "limits",
+            ]))
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        if config.limits.max_frame_bytes < 1024 {
+            return Err(
+                "invalid configuration: limits.max_frame_bytes must be at least 1024".into(),
+            );
+        }
+        Ok(config)
+    }
+
+    pub fn socket(&self) -> SocketConfig {
+        SocketConfig {
+            max_connections: self.limits.max_connections.max(1),
+            max_pending: self.limits.max_pending_handshakes.max(1),
+            handshake_timeout: Duration::from_secs(self.limits.handshake_timeout_secs.max(1)),
+            decode_limit: self.limits.max_frame_bytes,
+            requests_per_second: self.limits.requests_per_second,
+            request_burst: self.limits.request_burst,
+            max_in_flight: self.limits.max_in_flight_per_connection.max(1),
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.data.join("store")
+    }
+
+    pub fn admin_socket(&self) -> PathBuf {
+        self.data.join("admin.sock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tack.toml");
+        std::fs::write(
+            &file,
+            "api = \"127.0.0.1:9999\"\n[limits]\nrequests_per_second = 5\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), FlagOverrides::default()).unwrap();
+        assert_eq!(config.api, "127.0.0.1:9999");
+        assert_eq!(config.limits.requests_per_second, 5);
+        assert_eq!(config.limits.max_connections, 1024);
+        let flags = FlagOverrides {
+            api: Some("127.0.0.1:1".into()),
+            ..Default::default()
+        };
+        assert_eq!(Config::load(Some(&file), flags).unwrap().api, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        assert!(
+            Config::load(
+                Some(Path::new("/nonexistent/tack.toml")),
+                FlagOverrides::default()
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! Event subscriptions: a caller sees events only for projects they may read (and, if they are a
+//! server admin, account events too). A subscription first replays the log from the sequence
+//! number the client last saw, then follows the live stream without a gap or a repeat.
+
+use std::sync::Arc;
+
+use tack_protocol::{ApiError, Event, ProjectId, ProjectRole};
+use tokio::sync::broadcast;
+
+use super::{Caller, Service};
+
+#[derive(Debug, Clone)]
+pub enum SubscriptionFilter {
+    Project(ProjectId),
+    AllReadable,
+}
+
+pub struct Subscription {
+    pub filter: SubscriptionFilter,
+    pub live: broadcast::Receiver<Arc<Event>>,
+    /// Replay starts after this sequence number.
+    pub replay_after: Option<u64>,
+    /// The newest durable sequence number when the subscription began.
+    pub seq: u64,
+}
+
+/// How many log entries a replay reads at a time.
+pub const REPLAY_PAGE: usize = 500;
+
+impl Service {
+    pub async fn subscribe(
+        &self,
+        caller: &Caller,
+        project: Option<String>,
+        after_seq: Option<u64>,
+    ) -> Result<Subscription, ApiError> {
+        let filter = match project {
+            Some(key) => SubscriptionFilter::Project(
+                self.project_for(caller, &key, ProjectRole::Viewer)
+                    .await?
+                    .id,
+            ),
+            None => SubscriptionFilter::AllReadable,
+        };
+        // Subscribe to the live stream before reading the log, so nothing falls in between.
+        let live = self.subscribe_bus();
+        Ok(Subscription {
+            filter,
+            live,
+            replay_after: after_seq,
+            seq: self.last_seq(),
+        })
+    }
+
+    /// Whether `caller` may see `event` under `filter`; membership is checked as it is now.
+    pub async fn may_see(
+        &self,
+        caller: &Caller,
+        filter: &SubscriptionFilter,
+        event: &Event,
+    ) -> bool {
+        let Some(project_id) = event.activity.project else {
+            return caller.is_admin() && matches!(filter, SubscriptionFilter::AllReadable);
+        };
+        if let SubscriptionFilter::Project(wanted) = filter
+            && *wanted != project_id
+        {
+            return false;
+        }
+        match self.project_by_id(project_id).await {
+            Ok(Some(project)) => Self::role_in(caller, &project).is_some(),
+            _ => false,
+        }
+    }
+
+    /// The next page of logged events after `after`, for replay.
+    pub async fn replay_page(&self, after: u64) -> Result<Vec<Event>, ApiError> {
+        self.read(move |s| s.events_after(after, REPLAY_PAGE)).await
+    }
+}

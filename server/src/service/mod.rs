@@ -1,0 +1,604 @@
+//! The service: authentication, RBAC, validation and the business rules, one file per
+//! aggregate. Every request from every tier — the TUI, `tack ctl`, bots — comes through
+//! `Service::handle`, with the caller's identity as the transport established it.
+
+mod activity;
+mod auth;
+mod cache;
+mod comments;
+pub mod events;
+mod invites;
+mod issues;
+mod keys;
+mod projects;
+mod tokens;
+mod users;
+pub mod validate;
+
+use std::sync::Arc;
+
+use tack_data::{Op, Store, StoreError, Write, WriteError};
+use tack_protocol::{
+    Actor, ApiError, Event, FieldChange, Identity, Issue, Project, ProjectRole, Request,
+    ResponseBody, ServerRole, Timestamp, User,
+};
+use tokio::sync::broadcast;
+
+pub use cache::Cache;
+pub use events::{Subscription, SubscriptionFilter};
+
+/// Who is asking, as the transport proved it — never as the client claims.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The peer of the local admin socket: a server admin.
+    Console,
+    /// A person or bot, authenticated by API token or SSH key.
+    User { user: User, token: Option<String> },
+    /// Authenticated by nothing: may only redeem an invite.
+    Anonymous,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Option<Actor> {
+        match self {
+            Caller::Console => Some(Actor::Console),
+            Caller::User { user, .. } => Some(Actor::User(user.id)),
+            Caller::Anonymous => None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Caller::Console => true,
+            Caller::User { user, .. } => user.role == ServerRole::Admin,
+            Caller::Anonymous => false,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<u64> {
+        match self {
+            Caller::User { user, .. } => Some(user.id),
+            _ => None,
+        }
+    }
+
+    /// A stable key for rate limiting: one bucket per user or token, one for the console.
+    pub fn rate_key(&self) -> String {
+        match self {
+            Caller::Console => "console".into(),
+            Caller::User {
+                user,
+                token: Some(token),
+            } => format!("user:{}:token:{token}", user.id),
+            Caller::User { user, token: None } => format!("user:{}", user.id),
+            Caller::Anonymous => "anonymous".into(),
+        }
+    }
+
+    pub fn identity(&self) -> Option<Identity> {
+        match self {
+            Caller::Console => Some(Identity {
+                actor: Actor::Console,
+                user: None,
+                role: ServerRole::Admin,
+            }),
+            Caller::User { user, .. } => Some(Identity {
+                actor: Actor::User(user.id),
+                user: Some(user.clone()),
+                role: user.role,
+            }),
+            Caller::Anonymous => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// How many events a slow subscriber may fall behind before it is replayed from the log.
+    pub event_buffer: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig { event_buffer: 4096 }
+    }
+}
+
+pub struct Service {
+    store: Arc<dyn Store>,
+    cache: Arc<Cache>,
+    events: broadcast::Sender<Arc<Event>>,
+    tokens: auth::TokenCache,
+}
+
+pub fn now_ms() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn store_error(err: StoreError) -> ApiError {
+    tracing::error!(error = %err, "store read failed");
+    ApiError::internal(format!(
+        "the store could not be read ({err}); the server log has details"
+    ))
+}
+
+pub(crate) fn write_error(err: WriteError) -> ApiError {
+    match err {
+        WriteError::Conflict { current } => ApiError::Conflict { current },
+        WriteError::Taken { field, value } => {
+            ApiError::invalid(field, format!("'{value}' is already taken"))
+        }
+        WriteError::Missing(what) => ApiError::not_found(format!(
+            "{what} does not exist (it may have just been deleted)"
+        )),
+        WriteError::Rejected(reason) => ApiError::invalid("request", reason),
+        WriteError::ShuttingDown => {
+            ApiError::unavailable("the server is shutting down; retry in a moment")
+        }
+        WriteError::Store(reason) => {
+            tracing::error!(%reason, "store write failed");
+            ApiError::internal(format!("the change could not be saved ({reason})"))
+        }
+    }
+}
+
+pub(crate) fn change(field: &str, before: impl ToString, after: impl ToString) -> FieldChange {
+    FieldChange {
+        field: field.to_string(),
+        before: before.to_string(),
+        after: after.to_string(),
+    }
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Arc<Service> {
+        let cache = Arc::new(Cache::default());
+        let (events, _) = broadcast::channel(config.event_buffer.max(16));
+        let listener_cache = cache.clone();
+        let listener_events = events.clone();
+        // Runs on the store's flusher thread, in commit order, before each write is
+        // acknowledged: the cache is never stale after an ack, and events go out in order.
+        store.set_commit_listener(Box::new(move |committed: &[Event]| {
+            listener_cache.apply(committed);
+            for event in committed {
+                let _ = listener_events.send(Arc::new(event.clone()));
+            }
+        }));
+        Arc::new(Service {
+            store,
+            cache,
+            events,
+            tokens: auth::TokenCache::default(),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.store.last_seq()
+    }
+
+    /// Runs a store read on the blocking pool, so sled never stalls the async runtime.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(result) => result.map_err(store_error),
+            Err(err) => Err(ApiError::internal(format!("a store read failed: {err}"))),
+        }
+    }
+
+    /// Commits one change and waits until it is durable.
+    pub(crate) async fn commit(
+        &self,
+        caller: &Caller,
+        op: Op,
+        changes: Vec<FieldChange>,
+    ) -> Result<Vec<Event>, ApiError> {
+        let actor = caller
+            .actor()
+            .ok_or_else(|| ApiError::unauthenticated("sign in first"))?;
+        let write = Write {
+            actor,
+            at: now_ms(),
+            op,
+            changes,
+        };
+        self.store.submit(write).wait().await.map_err(write_error)
+    }
+
+    /// The one entry point: checks who may do what, then does it.
+    pub async fn handle(
+        &self,
+        caller: &Caller,
+        request: Request,
+    ) -> Result<ResponseBody, ApiError> {
+        let caller = self.refresh(caller).await?;
+        let caller = &caller;
+        if matches!(caller, Caller::Anonymous) && !matches!(request, Request::RedeemInvite { .. }) {
+            return Err(ApiError::unauthenticated(
+                "this connection has no identity; connect with an API token (--token or TACK_TOKEN), or redeem an invite code",
+            ));
+        }
+        use Request::*;
+        match request {
+            Whoami => caller
+                .identity()
+                .map(ResponseBody::Whoami)
+                .ok_or_else(|| ApiError::unauthenticated("no identity")),
+            CreateUser {
+                handle,
+                display_name,
+                email,
+                role,
+            } => {
+                self.create_user(caller, handle, display_name, email, role)
+                    .await
+            }
+            SetUserDisabled { handle, disabled } => {
+                self.set_user_disabled(caller, handle, disabled).await
+            }
+            ListUsers => self.list_users(caller).await,
+            AddKey { user, public_key } => self.add_key(caller, user, public_key).await,
+            RemoveKey { fingerprint } => self.remove_key(caller, fingerprint).await,
+            ListKeys { user } => self.list_keys(caller, user).await,
+            CreateToken { user, name } => self.create_token(caller, user, name).await,
+            ListTokens { user } => self.list_tokens(caller, user).await,
+            RevokeToken { id } => self.revoke_token(caller, id).await,
+            CreateInvite {
+                role,
+                expires_in_secs,
+            } => self.create_invite(caller, role, expires_in_secs).await,
+            RedeemInvite {
+                code,
+                handle,
+                display_name,
+                public_key,
+                token_name,
+            } => {
+                self.redeem_invite(caller, code, handle, display_name, public_key, token_name)
+                    .await
+            }
+            ListInvites => self.list_invites(caller).await,
+            RevokeInvite { id } => self.revoke_invite(caller, id).await,
+            CreateProject {
+                key,
+                name,
+                description,
+            } => self.create_project(caller, key, name, description).await,
+            GetProject { key } => {
+                let project = self.project_for(caller, &key, ProjectRole::Viewer).await?;
+                Ok(ResponseBody::Project((*project).clone()))
+            }
+            ListProjects { include_archived } => self.list_projects(caller, include_archived).await,
+            UpdateProject {
+                key,
+                name,
+                description,
+            } => self.update_project(caller, key, name, description).await,
+            SetProjectArchived { key, archived } => {
+                self.set_project_archived(caller, key, archived).await
+            }
+            SetMember {
+                project,
+                handle,
+                role,
+            } => self.set_member(caller, project, handle, Some(role)).await,
+            RemoveMember { project, handle } => {
+                self.set_member(caller, project, handle, None).await
+            }
+            AddState {
+                project,
+                name,
+                category,
+                position,
+            } => {
+                self.add_state(caller, project, name, category, position)
+                    .await
+            }
+            RenameState {
+                project,
+                state,
+                name,
+            } => self.rename_state(caller, project, state, name).await,
+            MoveState {
+                project,
+                state,
+                position,
+            } => self.move_state(caller, project, state, position).await,
+            RemoveState {
+                project,
+                state,
+                move_to,
+            } => self.remove_state(caller, project, state, move_to).await,
+            CreateIssue(new) => self.create_issue(caller, new).await,
+            GetIssue { key } => Ok(ResponseBody::Issue(
+                self.issue_for(caller, &key, ProjectRole::Viewer).await?.1,
+            )),
+            ListIssues { project, filter } => self.list_issues(caller, project, filter).await,
+            UpdateIssue {
+                key,
+                version,
+                patch,
+            } => self.update_issue(caller, key, Some(version), patch).await,
+            MoveIssue { key, state } => {
+                let patch = tack_protocol::IssuePatch {
+                    state: Some(state),
+                    ..Default::default()
+                };
+                self.update_issue(caller, key, None, patch).await
+            }
+            RankIssue { key, after, before } => self.rank_issue(caller, key, after, before).await,
+            AssignIssue { key, add, remove } => self.assign_issue(caller, key, add, remove).await,
+            LabelIssue { key, add, remove } => self.label_issue(caller, key, add, remove).await,
+            CloseIssue { key } => self.close_issue(caller, key, true).await,
+            ReopenIssue { key } => self.close_issue(caller, key, false).await,
+            DeleteIssue { key } => self.delete_issue(caller, key).await,
+            AddComment { issue, body } => self.add_comment(caller, issue, body).await,
+            EditComment { id, body } => self.edit_comment(caller, id, body).await,
+            DeleteComment { id } => self.delete_comment(caller, id).await,
+            ListComments { issue } => self.list_comments(caller, issue).await,
+            IssueActivity { key } => self.issue_activity(caller, key).await,
+            ProjectActivity {
+                project,
+                after,
+                limit,
+            } => self.project_activity(caller, project, after, limit).await,
+            AllActivity { after, limit } => self.all_activity(caller, after, limit).await,
+            Backup { path } => self.backup(caller, path).await,
+            Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
+                "request",
+                "subscriptions are handled by the connection; send Subscribe on a protocol connection",
+            )),
+        }
+    }
+
+    /// Re-reads a user caller, so a disabled account or a changed role takes effect at once.
+    async fn refresh(&self, caller: &Caller) -> Result<Caller, ApiError> {
+        match caller {
+            Caller::User { user, token } => {
+                if token.as_deref().is_some_and(|id| self.token_revoked(id)) {
+                    return Err(ApiError::unauthenticated(
+                        "the API token of this connection was revoked; reconnect with a valid token",
+                    ));
+                }
+                let current = self
+                    .user_by_id(user.id)
+                    .await?
+                    .ok_or_else(|| ApiError::unauthenticated("this account no longer exists"))?;
+                if current.disabled {
+                    return Err(ApiError::unauthenticated(format!(
+                        "the account @{} is disabled; ask a server admin",
+                        current.handle
+                    )));
+                }
+                Ok(Caller::User {
+                    user: (*current).clone(),
+                    token: token.clone(),
+                })
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    pub(crate) async fn user_by_id(&self, id: u64) -> Result<Option<Arc<User>>, ApiError> {
+        if let Some(user) = self.cache.user(id) {
+            return Ok(Some(user));
+        }
+        let generation = self.cache.generation();
+        let user = self.read(move |s| s.user(id)).await?;
+        Ok(user.map(|u| self.cache.fill_user(generation, u)))
+    }
+
+    pub(crate) async fn user_by_handle(&self, handle: &str) -> Result<User, ApiError> {
+        let handle = handle.trim().trim_start_matches('@').to_string();
+        let shown = validate::clean_line(&handle);
+        self.read(move |s| s.user_by_handle(&handle))
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no user @{shown}; `tack ctl user list` shows who exists"
+                ))
+            })
+    }
+
+    /// The user a request names, or the caller when it names nobody.
+    pub(crate) async fn target_user(
+        &self,
+        caller: &Caller,
+        handle: Option<String>,
+    ) -> Result<User, ApiError> {
+        match (handle, caller) {
+            (Some(handle), _) => {
+                let user = self.user_by_handle(&handle).await?;
+                if caller.user_id() != Some(user.id) && !caller.is_admin() {
+                    return Err(ApiError::forbidden(
+                        "only a server admin can act on another user's keys and tokens",
+                    ));
+                }
+                Ok(user)
+            }
+            (None, Caller::User { user, .. }) => Ok(user.clone()),
+            (None, _) => Err(ApiError::invalid(
+                "user",
+                "the console has no account of its own; name a user (--user HANDLE)",
+            )),
+        }
+    }
+
+    pub(crate) fn require_admin(&self, caller: &Caller, what: &str) -> Result<(), ApiError> {
+        if caller.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "only a server admin can {what}"
+            )))
+        }
+    }
+
+    pub(crate) async fn project_by_key(&self, key: &str) -> Result<Arc<Project>, ApiError> {
+        let key = key.trim().to_ascii_uppercase();
+        if let Some(project) = self.cache.project_by_key(&key) {
+            return Ok(project);
+        }
+        let generation = self.cache.generation();
+        let shown = validate::clean_line(&key);
+        let project = self
+            .read(move |s| s.project_by_key(&key))
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no project {shown}; `tack ctl project list` shows yours"
+                ))
+            })?;
+        Ok(self.cache.fill_project(generation, project))
+    }
+
+    pub(crate) async fn project_by_id(&self, id: u64) -> Result<Option<Arc<Project>>, ApiError> {
+        if let Some(project) = self.cache.project(id) {
+            return Ok(Some(project));
+        }
+        let generation = self.cache.generation();
+        let project = self.read(move |s| s.project(id)).await?;
+        Ok(project.map(|p| self.cache.fill_project(generation, p)))
+    }
+
+    /// The caller's role in a project; server admins (and the console) act as owners.
+    pub fn role_in(caller: &Caller, project: &Project) -> Option<ProjectRole> {
+        match caller {
+            Caller::Console => Some(ProjectRole::Owner),
+            Caller::User { user, .. } if user.role == ServerRole::Admin => Some(ProjectRole::Owner),
+            Caller::User { user, .. } => project.role_of(user.id),
+            Caller::Anonymous => None,
+        }
+    }
+
+    pub(crate) fn require_role(
+        caller: &Caller,
+        project: &Project,
+        needed: ProjectRole,
+    ) -> Result<(), ApiError> {
+        match Self::role_in(caller, project) {
+            Some(role) if role >= needed => Ok(()),
+            Some(role) => Err(ApiError::forbidden(format!(
+                "this needs the {needed} role in {}; you are a {role}; ask a project owner",
+                project.key
+            ))),
+            None => Err(ApiError::forbidden(format!(
+                "you are not a member of {}; ask a project owner to add you",
+                project.key
+            ))),
+        }
+    }
+
+    /// Resolves a project and checks the caller's role in it.
+    pub(crate) async fn project_for(
+        &self,
+        caller: &Caller,
+        key: &str,
+        needed: ProjectRole,
+    ) -> Result<Arc<Project>, ApiError> {
+        let project = self.project_by_key(key).await?;
+        Self::require_role(caller, &project, needed)?;
+        if needed > ProjectRole::Viewer && project.archived {
+            return Err(ApiError::invalid(
+                "project",
+                format!(
+                    "{} is archived; unarchive it before changing it",
+                    project.key
+                ),
+            ));
+        }
+        Ok(project)
+    }
+
+    /// Resolves `TACK-12` to its project and issue, checking the caller's role.
+    pub(crate) async fn issue_for(
+        &self,
+        caller: &Caller,
+        key: &str,
+        needed: ProjectRole,
+    ) -> Result<(Arc<Project>, Issue), ApiError> {
+        let (project_key, number) = parse_issue_key(key)?;
+        let project = self.project_for(caller, &project_key, needed).await?;
+        let issue = self.issue_by_number(&project, number).await?;
+        Ok((project, issue))
+    }
+
+    pub(crate) async fn issue_by_number(
+        &self,
+        project: &Project,
+        number: u64,
+    ) -> Result<Issue, ApiError> {
+        if let Some(issue) = self.cache.issue(project.id, number) {
+            return Ok((*issue).clone());
+        }
+        let generation = self.cache.generation();
+        let project_id = project.id;
+        let issue = self
+            .read(move |s| s.issue_by_number(project_id, number))
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no issue {}-{number}", project.key)))?;
+        Ok((*self.cache.fill_issue(generation, issue)).clone())
+    }
+
+    async fn backup(&self, caller: &Caller, path: String) -> Result<ResponseBody, ApiError> {
+        self.require_admin(caller, "take backups")?;
+        let path = std::path::PathBuf::from(path.trim());
+        if path.as_os_str().is_empty() {
+            return Err(ApiError::invalid(
+                "path",
+                "name the file to write the backup to",
+            ));
+        }
+        let info = self
+            .store
+            .backup(&path)
+            .wait()
+            .await
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        Ok(ResponseBody::Backup(tack_protocol::BackupSummary {
+            path: info.path.display().to_string(),
+            bytes: info.bytes,
+            records: info.records,
+            schema_version: info.schema_version,
+            checksum: info.checksum,
+        }))
+    }
+
+    pub(crate) fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    pub(crate) fn subscribe_bus(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.events.subscribe()
+    }
+}
+
+/// Splits `TACK-12` (any case) into `("TACK", 12)`.
+pub fn parse_issue_key(key: &str) -> Result<(String, u64), ApiError> {
+    let key = key.trim();
+    let bad = || {
+        ApiError::invalid(
+            "issue",
+            format!(
+                "'{}' is not an issue key; keys look like TACK-12",
+                validate::clean_line(key)
+            ),
+        )
+    };
+    let (project, number) = key.rsplit_once('-').ok_or_else(bad)?;
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    if project.is_empty() || number == 0 {
+        return Err(bad());
+    }
+    Ok((project.to_ascii_uppercase(), number))
+}

@@ -1,0 +1,107 @@
+//! API tokens: how bots and scripts authenticate on the protocol socket.
+
+use tack_data::{Op, StoredToken};
+use tack_protocol::{ActivityKind, ApiError, ApiToken, ResponseBody};
+
+use super::{Caller, Service, change, now_ms, validate};
+
+pub(crate) fn issue_token(user: u64, name: &str) -> Result<(StoredToken, String), ApiError> {
+    let secret = tack_keys::new_api_token().map_err(|e| ApiError::internal(e.to_string()))?;
+    let token = ApiToken {
+        id: secret.id,
+        user,
+        name: validate::name("name", name, 64)?,
+        created_at: now_ms(),
+        last_used_at: None,
+        revoked: false,
+    };
+    Ok((
+        StoredToken {
+            token,
+            hash: secret.hash,
+        },
+        secret.display,
+    ))
+}
+
+impl Service {
+    pub(crate) async fn create_token(
+        &self,
+        caller: &Caller,
+        user: Option<String>,
+        name: String,
+    ) -> Result<ResponseBody, ApiError> {
+        let owner = self.target_user(caller, user).await?;
+        let (stored, display) = tokio::task::spawn_blocking(move || issue_token(owner.id, &name))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??;
+        let changes = vec![change("token", "", &stored.token.name)];
+        let token = stored.token.clone();
+        self.commit(
+            caller,
+            Op::PutToken {
+                token: stored,
+                kind: ActivityKind::TokenCreated,
+            },
+            changes,
+        )
+        .await?;
+        Ok(ResponseBody::TokenCreated {
+            token,
+            secret: display,
+        })
+    }
+
+    pub(crate) async fn list_tokens(
+        &self,
+        caller: &Caller,
+        user: Option<String>,
+    ) -> Result<ResponseBody, ApiError> {
+        let owner = match (&user, caller) {
+            (None, Caller::Console) => None,
+            _ => Some(self.target_user(caller, user).await?.id),
+        };
+        let tokens = self.read(move |s| s.tokens(owner)).await?;
+        Ok(ResponseBody::Tokens(
+            tokens.into_iter().map(|t| t.token).collect(),
+        ))
+    }
+
+    pub(crate) async fn revoke_token(
+        &self,
+        caller: &Caller,
+        id: String,
+    ) -> Result<ResponseBody, ApiError> {
+        let id = id
+            .trim()
+            .trim_start_matches("tack_")
+            .split('_')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let lookup = id.clone();
+        let mut stored = self.read(move |s| s.token(&lookup)).await?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no token {}; `tack ctl token list` shows yours",
+                validate::clean_line(&id)
+            ))
+        })?;
+        if caller.user_id() != Some(stored.token.user) && !caller.is_admin() {
+            return Err(ApiError::forbidden("you can only revoke your own tokens"));
+        }
+        let changes = vec![change("revoked", stored.token.revoked, true)];
+        stored.token.revoked = true;
+        let token = stored.token.clone();
+        self.commit(
+            caller,
+            Op::PutToken {
+                token: stored,
+                kind: ActivityKind::TokenRevoked,
+            },
+            changes,
+        )
+        .await?;
+        self.revoke_token_in_memory(&token.id);
+        Ok(ResponseBody::Tokens(vec![token]))
+    }
+}

@@ -1,0 +1,367 @@
+//! One protocol connection: the handshake, then requests served concurrently (pipelined),
+//! responses and pushed events written by a single writer task.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{FutureExt, SinkExt, StreamExt};
+use tack_protocol::codec::{FrameCodec, FrameError};
+use tack_protocol::handshake::{self, ClientHello, MAGIC, ServerHello, Welcome};
+use tack_protocol::{
+    ApiError, Credentials, Event, Request, RequestFrame, Response, ResponseBody, ServerFrame,
+};
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+
+use super::{Peer, ProtocolServer};
+use crate::service::{Caller, Service, Subscription};
+
+type HelloReader<S> = FramedRead<ReadHalf<S>, FrameCodec<ClientHello, ServerHello>>;
+type HelloWriter<S> = FramedWrite<WriteHalf<S>, FrameCodec<ClientHello, ServerHello>>;
+
+/// Frames queued for one client; a client that stops reading stalls only its own connection.
+const OUTBOX: usize = 256;
+
+fn frame_error(err: &FrameError) -> ApiError {
+    ApiError::invalid(
+        "frame",
+        format!("{err}; the connection is closed. Is this a tack protocol client?"),
+    )
+}
+
+async fn say_no<S: AsyncWrite>(writer: &mut HelloWriter<S>, error: ApiError) {
+    let hello = ServerHello {
+        magic: MAGIC,
+        result: Err(error),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer.send(hello)).await;
+}
+
+pub(super) async fn refuse_full<S: AsyncRead + AsyncWrite + Send + 'static>(
+    server: &ProtocolServer,
+    stream: S,
+) {
+    let (_, write_half) = tokio::io::split(stream);
+    let mut writer = FramedWrite::new(
+        write_half,
+        FrameCodec::<ClientHello, ServerHello>::new(server.config.decode_limit),
+    );
+    let limit = server.config.max_connections;
+    say_no(
+        &mut writer,
+        ApiError::unavailable(format!(
+            "the server is at its limit of {limit} connections; try again shortly"
+        )),
+    )
+    .await;
+}
+
+pub(super) async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(
+    server: &Arc<ProtocolServer>,
+    id: u64,
+    stream: S,
+    peer: Peer,
+) {
+    let (read_half, write_half) = tokio::io::split(stream);
+    let limit = server.config.decode_limit;
+    let mut reader: HelloReader<S> = FramedRead::new(read_half, FrameCodec::new(limit));
+    let mut writer: HelloWriter<S> = FramedWrite::new(write_half, FrameCodec::new(limit));
+
+    let evicted = server.pending.enter(id);
+    let outcome = tokio::select! {
+        _ = evicted.cancelled() => Err(ApiError::unavailable("too many connections are waiting to sign in; this one waited longest and was dropped")),
+        _ = server.shutdown.cancelled() => Err(ApiError::unavailable("the server is shutting down")),
+        result = tokio::time::timeout(server.config.handshake_timeout, handshake(server, &mut reader, &peer)) => match result {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::unauthenticated(format!(
+                "no handshake within {} s; the connection is closed",
+                server.config.handshake_timeout.as_secs()
+            ))),
+        },
+    };
+    server.pending.leave(id);
+    let (caller, welcome) = match outcome {
+        Ok(accepted) => accepted,
+        Err(error) => {
+            tracing::debug!(connection = id, ?peer, error = %error, "handshake refused");
+            say_no(&mut writer, error).await;
+            return;
+        }
+    };
+    if writer
+        .send(ServerHello {
+            magic: MAGIC,
+            result: Ok(welcome),
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    tracing::debug!(connection = id, ?peer, caller = %caller.rate_key(), "connection ready");
+    let reader = reader.map_decoder(|_| FrameCodec::<RequestFrame, ServerFrame>::new(limit));
+    let writer = writer.map_encoder(|_| FrameCodec::<RequestFrame, ServerFrame>::new(limit));
+    serve(server, caller, reader, writer).await;
+}
+
+async fn handshake<S: AsyncRead>(
+    server: &ProtocolServer,
+    reader: &mut HelloReader<S>,
+    peer: &Peer,
+) -> Result<(Caller, Welcome), ApiError> {
+    let hello = match reader.next().await {
+        Some(Ok(hello)) => hello,
+        Some(Err(err)) => return Err(frame_error(&err)),
+        None => return Err(ApiError::unavailable("closed before the handshake")),
+    };
+    let version = handshake::negotiate(&hello)?;
+    let service = &server.service;
+    let caller = match (peer, hello.credentials) {
+        (Peer::Console, _) => Caller::Console,
+        (Peer::Authenticated(caller), _) => caller.clone(),
+        (Peer::Tcp(_), Credentials::Token(token)) => service.authenticate_token(&token).await?,
+        (Peer::Tcp(_), Credentials::None) => Caller::Anonymous,
+    };
+    let welcome = Welcome {
+        version,
+        server: format!("tack/{}", env!("CARGO_PKG_VERSION")),
+        identity: caller.identity(),
+        event_seq: service.last_seq(),
+    };
+    Ok((caller, welcome))
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
+    server: &Arc<ProtocolServer>,
+    caller: Caller,
+    mut reader: FramedRead<ReadHalf<S>, FrameCodec<RequestFrame, ServerFrame>>,
+    writer: FramedWrite<WriteHalf<S>, FrameCodec<RequestFrame, ServerFrame>>,
+) {
+    let (outbox, outbox_rx) = mpsc::channel::<ServerFrame>(OUTBOX);
+    let writer_task = tokio::spawn(write_loop(writer, outbox_rx));
+    let in_flight = Arc::new(Semaphore::new(server.config.max_in_flight));
+    let caller = Arc::new(caller);
+    let rate_key = caller.rate_key();
+    let mut subscription: Option<CancellationToken> = None;
+    let closing = loop {
+        let frame = tokio::select! {
+            _ = server.shutdown.cancelled() => break Some(ApiError::unavailable("the server is shutting down; reconnect in a moment")),
+            frame = reader.next() => frame,
+        };
+        let RequestFrame { id, body } = match frame {
+            Some(Ok(frame)) => frame,
+            Some(Err(err)) => break Some(frame_error(&err)),
+            None => break None,
+        };
+        if !matches!(*caller, Caller::Console)
+            && let Err(retry_after_ms) = server.rate.check(&rate_key)
+        {
+            let refused = Response {
+                id,
+                result: Err(ApiError::RateLimited { retry_after_ms }),
+            };
+            if outbox.send(ServerFrame::Response(refused)).await.is_err() {
+                break None;
+            }
+            continue;
+        }
+        match body {
+            Request::Subscribe { project, after_seq } => {
+                if let Some(previous) = subscription.take() {
+                    previous.cancel();
+                }
+                match server.service.subscribe(&caller, project, after_seq).await {
+                    Ok(sub) => {
+                        let stop = CancellationToken::new();
+                        subscription = Some(stop.clone());
+                        let (service, caller, outbox) =
+                            (server.service.clone(), caller.clone(), outbox.clone());
+                        server.tasks.spawn(async move {
+                            tokio::select! {
+                                _ = stop.cancelled() => {}
+                                _ = follow(service, caller, sub, id, outbox) => {}
+                            }
+                        });
+                    }
+                    Err(err) => {
+                        let _ = outbox
+                            .send(ServerFrame::Response(Response {
+                                id,
+                                result: Err(err),
+                            }))
+                            .await;
+                    }
+                }
+            }
+            Request::Unsubscribe => {
+                if let Some(previous) = subscription.take() {
+                    previous.cancel();
+                }
+                let _ = outbox
+                    .send(ServerFrame::Response(Response {
+                        id,
+                        result: Ok(ResponseBody::Done),
+                    }))
+                    .await;
+            }
+            body => {
+                let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                    break None;
+                };
+                let (service, caller, outbox) =
+                    (server.service.clone(), caller.clone(), outbox.clone());
+                server.tasks.spawn(async move {
+                    let result = handle_contained(&service, &caller, body).await;
+                    let _ = outbox
+                        .send(ServerFrame::Response(Response { id, result }))
+                        .await;
+                    drop(permit);
+                });
+            }
+        }
+    };
+    if let Some(stop) = subscription {
+        stop.cancel();
+    }
+    if let Some(reason) = closing {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            outbox.send(ServerFrame::Closing(reason)),
+        )
+        .await;
+    }
+    drop(outbox);
+    // The writer ends once every in-flight request has sent its response.
+    let _ = writer_task.await;
+}
+
+/// A panic while handling one request answers that request with an error; the connection and
+/// everyone else carry on.
+async fn handle_contained(
+    service: &Service,
+    caller: &Caller,
+    body: Request,
+) -> Result<ResponseBody, ApiError> {
+    let kind = format!("{body:?}")
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    match AssertUnwindSafe(service.handle(caller, body))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(request = %kind, "request handler panicked");
+            Err(ApiError::internal(format!(
+                "the server failed while handling {kind}; the server log has details"
+            )))
+        }
+    }
+}
+
+async fn write_loop<S: AsyncWrite>(
+    mut sink: FramedWrite<WriteHalf<S>, FrameCodec<RequestFrame, ServerFrame>>,
+    mut outbox: mpsc::Receiver<ServerFrame>,
+) {
+    while let Some(frame) = outbox.recv().await {
+        if sink.feed(frame).await.is_err() {
+            return;
+        }
+        // Coalesce what is already queued into one write.
+        while let Ok(more) = outbox.try_recv() {
+            if sink.feed(more).await.is_err() {
+                return;
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Answers the Subscribe request, replays what the client missed, then follows live events.
+async fn follow(
+    service: Arc<Service>,
+    caller: Arc<Caller>,
+    sub: Subscription,
+    request_id: u64,
+    outbox: mpsc::Sender<ServerFrame>,
+) {
+    let Subscription {
+        filter,
+        mut live,
+        replay_after,
+        seq,
+    } = sub;
+    let answer = Response {
+        id: request_id,
+        result: Ok(ResponseBody::Subscribed { seq }),
+    };
+    if outbox.send(ServerFrame::Response(answer)).await.is_err() {
+        return;
+    }
+    let mut last = replay_after.unwrap_or(seq);
+    if replay_after.is_some() && !replay(&service, &caller, &filter, &mut last, &outbox).await {
+        return;
+    }
+    loop {
+        match live.recv().await {
+            Ok(event) => {
+                if event.seq <= last {
+                    continue;
+                }
+                last = event.seq;
+                if service.may_see(&caller, &filter, &event).await
+                    && !send_event(&outbox, (*event).clone()).await
+                {
+                    return;
+                }
+            }
+            // Fell behind the live stream: catch up from the log, then carry on.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                if !replay(&service, &caller, &filter, &mut last, &outbox).await {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn send_event(outbox: &mpsc::Sender<ServerFrame>, event: Event) -> bool {
+    outbox.send(ServerFrame::Event(event)).await.is_ok()
+}
+
+/// Sends logged events after `last` that the caller may see; false if the client is gone.
+async fn replay(
+    service: &Service,
+    caller: &Caller,
+    filter: &crate::service::SubscriptionFilter,
+    last: &mut u64,
+    outbox: &mpsc::Sender<ServerFrame>,
+) -> bool {
+    loop {
+        let page = match service.replay_page(*last).await {
+            Ok(page) => page,
+            Err(err) => {
+                tracing::warn!(error = %err, "event replay failed");
+                return false;
+            }
+        };
+        let full = page.len() >= crate::service::events::REPLAY_PAGE;
+        for event in page {
+            *last = event.seq;
+            if service.may_see(caller, filter, &event).await && !send_event(outbox, event).await {
+                return false;
+            }
+        }
+        if !full {
+            return true;
+        }
+    }
+}

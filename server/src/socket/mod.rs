@@ -1,0 +1,177 @@
+//! The protocol socket: TCP (API tokens) and the Unix admin socket (its peer is the console),
+//! plus in-memory connections for in-process clients.
+
+mod connection;
+pub mod limits;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::service::{Caller, Service};
+use limits::{PendingHandshakes, RequestRate};
+
+#[derive(Debug, Clone)]
+pub struct SocketConfig {
+    pub max_connections: usize,
+    /// Connections allowed to sit in their handshake at once.
+    pub max_pending: usize,
+    pub handshake_timeout: Duration,
+    pub decode_limit: usize,
+    pub requests_per_second: u32,
+    pub request_burst: u32,
+    /// Requests one connection may have in flight; more wait (pipelining with backpressure).
+    pub max_in_flight: usize,
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        SocketConfig {
+            max_connections: 1024,
+            max_pending: 256,
+            handshake_timeout: Duration::from_secs(10),
+            decode_limit: tack_protocol::codec::DEFAULT_DECODE_LIMIT,
+            requests_per_second: 200,
+            request_burst: 400,
+            max_in_flight: 128,
+        }
+    }
+}
+
+/// Who is on the other end, as the transport knows it.
+#[derive(Debug, Clone)]
+pub enum Peer {
+    Tcp(std::net::SocketAddr),
+    /// The local admin socket: whoever can open it (mode 0600) is the console.
+    Console,
+    /// An in-process client whose identity was established outside the protocol (SSH key).
+    Authenticated(Caller),
+}
+
+pub struct ProtocolServer {
+    service: Arc<Service>,
+    config: SocketConfig,
+    connections: Arc<Semaphore>,
+    pending: PendingHandshakes,
+    rate: RequestRate,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    next_id: AtomicU64,
+}
+
+impl ProtocolServer {
+    pub fn new(service: Arc<Service>, config: SocketConfig) -> Arc<ProtocolServer> {
+        Arc::new(ProtocolServer {
+            connections: Arc::new(Semaphore::new(config.max_connections)),
+            pending: PendingHandshakes::new(config.max_pending),
+            rate: RequestRate::new(config.requests_per_second, config.request_burst),
+            service,
+            config,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+
+    /// Stops accepting, tells connected clients, and waits for requests in flight to finish.
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    pub async fn serve_tcp(self: Arc<Self>, listener: TcpListener) {
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let accepted = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, addr)) => {
+                    backoff = Duration::from_millis(10);
+                    let _ = stream.set_nodelay(true);
+                    self.clone().spawn_connection(stream, Peer::Tcp(addr));
+                }
+                // EMFILE and friends: keep serving the connections we have, try again shortly.
+                Err(err) => {
+                    tracing::warn!(error = %err, backoff_ms = backoff.as_millis() as u64, "accept failed on the protocol socket");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    pub async fn serve_unix(self: Arc<Self>, listener: UnixListener) {
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let accepted = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, _)) => {
+                    backoff = Duration::from_millis(10);
+                    self.clone().spawn_connection(stream, Peer::Console);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed on the admin socket");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// Serves one connection on any byte stream (a socket, or an in-memory pipe).
+    pub fn spawn_connection<S>(self: Arc<Self>, stream: S, peer: Peer)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let permit = self.connections.clone().try_acquire_owned().ok();
+        let tasks = self.tasks.clone();
+        tasks.spawn(async move {
+            match permit {
+                Some(permit) => {
+                    connection::run(&self, id, stream, peer).await;
+                    drop(permit);
+                }
+                None => connection::refuse_full(&self, stream).await,
+            }
+        });
+    }
+}
+
+/// Binds the admin socket with mode 0600, replacing a stale socket file from an earlier run.
+pub fn bind_admin_socket(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    if path.exists() {
+        // A socket nobody answers on is left over from a crash; one that answers is in use.
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!(
+                    "{} is in use: is another tack server running on this data directory?",
+                    path.display()
+                ),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
