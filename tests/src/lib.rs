@@ -1,1 +1,225 @@
+//! Helpers for end-to-end tests and benchmarks: start a real `tack serve` process on an ephemeral
+//! port with a temporary data directory, and talk to it as clients do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tack_protocol::{Client, Credentials, Request, ResponseBody};
+
+pub struct TestServer {
+    bin: PathBuf,
+    child: Option<Child>,
+    pub data: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    pub api: String,
+    pub socket: PathBuf,
+    /// The first-start admin invite code, if this start printed one.
+    pub invite: Option<String>,
+    extra_config: String,
+}
+
+impl TestServer {
+    /// Starts a server in a fresh temporary data directory.
+    pub fn start(bin: &str) -> TestServer {
+        Self::start_with_config(bin, "")
+    }
+
+    /// Starts a server with extra `tack.toml` content (e.g. lower limits for a test).
+    pub fn start_with_config(bin: &str, config: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut server = TestServer {
+            bin: PathBuf::from(bin),
+            child: None,
+            data,
+            _dir: Some(dir),
+            api: String::new(),
+            socket: PathBuf::new(),
+            invite: None,
+            extra_config: config.to_string(),
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let config = self.data.parent().unwrap().join("tack.toml");
+        std::fs::write(&config, &self.extra_config).unwrap();
+        let mut child = Command::new(&self.bin)
+            .args(["serve", "--api", "127.0.0.1:0", "--data"])
+            .arg(&self.data)
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tack serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut saw_invite_header = false;
+        self.invite = None;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(remaining)
+                .expect("tack serve did not report ready in time");
+            let line = line.trim();
+            if let Some(addr) = line.strip_prefix("protocol socket:") {
+                self.api = addr.trim().to_string();
+            } else if let Some(rest) = line.strip_prefix("admin socket:") {
+                self.socket = PathBuf::from(rest.split_whitespace().next().unwrap());
+            } else if line.contains("one-time admin invite code") {
+                saw_invite_header = true;
+            } else if saw_invite_header && self.invite.is_none() {
+                self.invite = Some(line.to_string());
+            } else if line.starts_with("Ready.") {
+                break;
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        self.child = Some(child);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        unsafe_free_signal(child.id(), libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on the same data directory (a new port).
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.launch();
+    }
+
+    /// Runs `tack ctl --socket <admin socket> ARGS…`.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .arg("ctl")
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `tack ctl --addr <api> --token TOKEN ARGS…`.
+    pub fn ctl_token(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .args(["ctl", "--addr", &self.api, "--token", token])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    pub async fn console(&self) -> Client {
+        Client::connect_unix(&self.socket).await.unwrap()
+    }
+
+    pub async fn with_token(&self, token: &str) -> Client {
+        Client::connect_tcp(&self.api, Credentials::Token(token.into()))
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user with an API token through the console; returns the token.
+    pub async fn user_with_token(&self, handle: &str, admin: bool) -> String {
+        let console = self.console().await;
+        let role = if admin {
+            tack_protocol::ServerRole::Admin
+        } else {
+            tack_protocol::ServerRole::User
+        };
+        console
+            .request(Request::CreateUser {
+                handle: handle.into(),
+                display_name: handle.into(),
+                email: None,
+                role,
+            })
+            .await
+            .unwrap();
+        match console
+            .request(Request::CreateToken {
+                user: Some(handle.into()),
+                name: "test".into(),
+            })
+            .await
+            .unwrap()
+        {
+            ResponseBody::TokenCreated { secret, .. } => secret,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn unsafe_free_signal(pid: u32, signal: i32) {
+    // `kill` from the command line keeps this crate free of unsafe code.
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// Peak resident memory of a process, from /proc (kB → bytes).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

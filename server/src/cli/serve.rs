@@ -125,6 +125,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ));
         }
     }
+    banner.push("Ready. Stop with Ctrl-C; every acknowledged write is kept.".into());
     print_banner(&banner);
 
     wait_for_signal().await?;

@@ -1,1 +1,6 @@
-fn main() {}
+//! The real `tack` command line, built inside this package so its end-to-end tests can start it
+//! as a separate process (`CARGO_BIN_EXE_tack-e2e`).
+
+fn main() -> std::process::ExitCode {
+    tack_server::cli::main()
+}
