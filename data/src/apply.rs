@@ -1,9 +1,12 @@
-//! Applies one `Write` inside a sled transaction: the record, its index entries and its
-//! activity entries together. The closure may be re-run, so it only reads and writes the
-//! transaction's view and the counters it was handed.
+//! Applies one `Write` to a staging overlay: the record, its index entries and its activity
+//! entries. The writer thread is the only writer, so it reads the trees plus what earlier writes
+//! of the same batch staged, and a write that is refused leaves nothing behind. The whole batch
+//! then commits in one sled transaction (see `writer`), so a crash keeps all of it or none.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use bincode::{Decode, Encode};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use tack_protocol::{
     Activity, ActivityKind, Comment, CommentId, Event, EventRecord, Issue, IssueId, Project,
     ProjectId, SshKey, User,
@@ -11,12 +14,12 @@ use tack_protocol::{
 
 use crate::keys;
 use crate::records::{StoredInvite, decode, encode};
-use crate::trees::{self, T};
+use crate::trees::{self, T, Trees};
 use crate::{Op, Write, WriteError};
 
-pub type Abort = ConflictableTransactionError<WriteError>;
+pub type Abort = WriteError;
 
-/// Id and sequence counters, copied into each attempt and kept only if it commits.
+/// Id and sequence counters; a refused write leaves them as they were.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Counters {
     pub next_user: u64,
@@ -26,58 +29,182 @@ pub struct Counters {
     pub last_seq: u64,
 }
 
-/// What the writer looked up before the transaction (iteration is not allowed inside one).
+/// What the writer looked up before applying (the iterations a write needs).
 #[derive(Debug, Default)]
 pub struct Prepared {
-    /// The rank after the last card of the new issue's column.
+    /// The rank after the last card of the issue's (new) column.
     pub append_rank: Option<String>,
     /// Comments of an issue being deleted.
     pub comment_ids: Vec<CommentId>,
 }
 
-pub struct Tx<'a> {
-    view: &'a [TransactionalTree],
-}
+type Change = Option<Vec<u8>>;
+type StagedKey = (usize, Vec<u8>);
 
 fn abort(err: WriteError) -> Abort {
-    ConflictableTransactionError::Abort(err)
+    err
+}
+
+/// The smallest key greater than every key that starts with `prefix` (None: there is none).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+fn engine(err: sled::Error) -> Abort {
+    WriteError::Store(err.to_string())
+}
+
+/// Changes staged over the trees: those of writes already kept in the batch, and those of the
+/// write being applied (apart, so that a refusal can drop them).
+pub struct Tx<'a> {
+    trees: &'a Trees,
+    batch: BTreeMap<StagedKey, Change>,
+    pending: RefCell<BTreeMap<StagedKey, Change>>,
 }
 
 impl<'a> Tx<'a> {
-    pub fn new(view: &'a [TransactionalTree]) -> Self {
-        Tx { view }
+    pub fn new(trees: &'a Trees) -> Self {
+        Tx {
+            trees,
+            batch: BTreeMap::new(),
+            pending: RefCell::new(BTreeMap::new()),
+        }
     }
 
-    fn tree(&self, tree: T) -> &TransactionalTree {
-        &self.view[tree as usize]
+    /// Keeps the current write's changes as part of the batch.
+    pub fn keep_write(&mut self) {
+        let pending = std::mem::take(self.pending.get_mut());
+        self.batch.extend(pending);
+    }
+
+    pub fn drop_write(&mut self) {
+        self.pending.get_mut().clear();
+    }
+
+    /// Everything staged, to be written in one transaction.
+    pub fn into_changes(self) -> Vec<(usize, Vec<u8>, Change)> {
+        self.batch
+            .into_iter()
+            .map(|((tree, key), value)| (tree, key, value))
+            .collect()
+    }
+
+    fn staged(&self, tree: T, key: &[u8]) -> Option<Change> {
+        let probe = (tree as usize, key.to_vec());
+        if let Some(change) = self.pending.borrow().get(&probe) {
+            return Some(change.clone());
+        }
+        self.batch.get(&probe).cloned()
+    }
+
+    fn get_raw(&self, tree: T, key: &[u8]) -> Result<Option<Vec<u8>>, Abort> {
+        match self.staged(tree, key) {
+            Some(change) => Ok(change),
+            None => Ok(self
+                .trees
+                .get(tree)
+                .get(key)
+                .map_err(engine)?
+                .map(|v| v.to_vec())),
+        }
     }
 
     pub fn get<V: Decode<()>>(&self, tree: T, key: &[u8]) -> Result<Option<V>, Abort> {
-        match self.tree(tree).get(key)? {
+        match self.get_raw(tree, key)? {
             Some(bytes) => decode(trees::name(tree), &bytes)
                 .map(Some)
-                .map_err(|e| abort(WriteError::Store(e.to_string()))),
+                .map_err(|e| WriteError::Store(e.to_string())),
             None => Ok(None),
         }
     }
 
-    fn get_raw(&self, tree: T, key: &[u8]) -> Result<Option<sled::IVec>, Abort> {
-        Ok(self.tree(tree).get(key)?)
-    }
-
     pub fn put<V: Encode>(&self, tree: T, key: &[u8], value: &V) -> Result<(), Abort> {
-        self.tree(tree).insert(key, encode(value))?;
-        Ok(())
+        self.put_raw(tree, key, &encode(value))
     }
 
     fn put_raw(&self, tree: T, key: &[u8], value: &[u8]) -> Result<(), Abort> {
-        self.tree(tree).insert(key, value)?;
+        self.pending
+            .borrow_mut()
+            .insert((tree as usize, key.to_vec()), Some(value.to_vec()));
         Ok(())
     }
 
     fn del(&self, tree: T, key: &[u8]) -> Result<(), Abort> {
-        self.tree(tree).remove(key)?;
+        self.pending
+            .borrow_mut()
+            .insert((tree as usize, key.to_vec()), None);
         Ok(())
+    }
+
+    fn staged_under(&self, tree: T, prefix: &[u8]) -> bool {
+        let t = tree as usize;
+        let start = (t, prefix.to_vec());
+        let hit = |staged: &BTreeMap<StagedKey, Change>| {
+            staged
+                .range(start.clone()..)
+                .next()
+                .is_some_and(|((st, k), _)| *st == t && k.starts_with(prefix))
+        };
+        hit(&self.batch) || hit(&self.pending.borrow())
+    }
+
+    /// Keys under `prefix`, in order, as the trees plus the staged changes have them.
+    pub fn keys_with_prefix(&self, tree: T, prefix: &[u8]) -> Result<Vec<Vec<u8>>, Abort> {
+        let mut keys: BTreeMap<Vec<u8>, bool> = BTreeMap::new();
+        for key in self.trees.get(tree).scan_prefix(prefix).keys() {
+            keys.insert(key.map_err(engine)?.to_vec(), true);
+        }
+        let t = tree as usize;
+        for staged in [&self.batch, &*self.pending.borrow()] {
+            let under = staged
+                .range((t, prefix.to_vec())..)
+                .take_while(|((st, k), _)| *st == t && k.starts_with(prefix));
+            for ((_, key), change) in under {
+                keys.insert(key.clone(), change.is_some());
+            }
+        }
+        Ok(keys
+            .into_iter()
+            .filter(|(_, present)| *present)
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    /// The last key under `prefix`, as the trees plus the staged changes have it.
+    pub fn last_key_with_prefix(&self, tree: T, prefix: &[u8]) -> Result<Option<Vec<u8>>, Abort> {
+        let present = |key: &[u8]| !matches!(self.staged(tree, key), Some(None));
+        let mut best: Option<Vec<u8>> = None;
+        for key in self.trees.get(tree).scan_prefix(prefix).keys().rev() {
+            let key = key.map_err(engine)?;
+            if present(&key) {
+                best = Some(key.to_vec());
+                break;
+            }
+        }
+        if self.staged_under(tree, prefix) {
+            let t = tree as usize;
+            let end = prefix_end(prefix).map_or((t + 1, Vec::new()), |end| (t, end));
+            for staged in [&self.batch, &*self.pending.borrow()] {
+                let last = staged
+                    .range((t, prefix.to_vec())..end.clone())
+                    .rev()
+                    .map(|((_, key), _)| key)
+                    .find(|key| present(key));
+                if let Some(key) = last
+                    && best.as_ref().is_none_or(|b| key > b)
+                {
+                    best = Some(key.clone());
+                }
+            }
+        }
+        Ok(best)
     }
 
     fn save_counters(&self, c: &Counters) -> Result<(), Abort> {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
-use sled::transaction::{TransactionError, Transactional};
+use sled::Transactional;
 use tack_protocol::Event;
 use tokio::sync::{mpsc, oneshot};
 
@@ -171,44 +171,23 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let mut batch = Vec::with_capacity(commands.len());
+        let mut batch = Batch::new(&trees, counters);
         for command in commands {
             match command {
-                Command::Write(write, ack) => match commit_one(&trees, &write, &mut counters) {
-                    Ok(events) => batch.push(Applied { events, ack }),
-                    Err(err) => {
-                        let _ = ack.send(Err(err));
-                    }
-                },
+                Command::Write(write, ack) => batch.apply(*write, ack),
                 Command::Backup(path, ack) => {
-                    // Runs between writes on the only thread that writes: a consistent snapshot.
+                    // Commit what is staged, then snapshot between two writes on the only thread
+                    // that writes: the backup is consistent.
+                    counters = batch.commit(&sink);
                     let result = backup::write_backup(&db, &trees, &path)
                         .map_err(|e| WriteError::Store(e.to_string()));
                     let _ = ack.send(result);
+                    batch = Batch::new(&trees, counters);
                 }
                 Command::Shutdown => stopping = true,
             }
         }
-        if batch.is_empty() {
-            continue;
-        }
-        match &sink {
-            Sink::Group(flusher) => {
-                if let Err(std::sync::mpsc::SendError(batch)) = flusher.send(batch) {
-                    for applied in batch {
-                        let _ = applied.ack.send(Err(WriteError::ShuttingDown));
-                    }
-                }
-            }
-            Sink::PerWrite {
-                db,
-                listener,
-                durable_seq,
-            } => {
-                let flushed = db.flush().map(|_| ()).map_err(|e| e.to_string());
-                finish(batch, &flushed, listener, durable_seq);
-            }
-        }
+        counters = batch.commit(&sink);
     }
     // Refuse what is still queued rather than leave callers waiting.
     rx.close();
@@ -221,56 +200,114 @@ fn writer_loop(
     }
 }
 
-fn commit_one(
-    trees: &Trees,
-    write: &Write,
-    counters: &mut Counters,
-) -> Result<Vec<Event>, WriteError> {
-    let prepared = prepare(trees, write)?;
-    let start = *counters;
-    let result = trees.all.as_slice().transaction(|view| {
-        let mut attempt = start;
-        let events = apply(&Tx::new(view), write, &prepared, &mut attempt)?;
-        Ok((events, attempt))
-    });
-    match result {
-        Ok((events, after)) => {
-            *counters = after;
-            Ok(events)
+/// The writes applied since the last commit: staged changes, and who is waiting for them.
+struct Batch<'a> {
+    tx: Tx<'a>,
+    trees: &'a Trees,
+    before: Counters,
+    counters: Counters,
+    applied: Vec<Applied>,
+}
+
+impl<'a> Batch<'a> {
+    fn new(trees: &'a Trees, counters: Counters) -> Self {
+        Batch {
+            tx: Tx::new(trees),
+            trees,
+            before: counters,
+            counters,
+            applied: Vec::new(),
         }
-        Err(TransactionError::Abort(err)) => Err(err),
-        Err(TransactionError::Storage(err)) => {
-            tracing::error!(error = %err, "store write failed");
-            Err(WriteError::Store(err.to_string()))
+    }
+
+    fn apply(&mut self, write: Write, ack: Ack<Vec<Event>>) {
+        let mut counters = self.counters;
+        let result = prepare(&self.tx, &write)
+            .and_then(|prepared| apply(&self.tx, &write, &prepared, &mut counters));
+        match result {
+            Ok(events) => {
+                self.tx.keep_write();
+                self.counters = counters;
+                self.applied.push(Applied { events, ack });
+            }
+            Err(err) => {
+                self.tx.drop_write();
+                let _ = ack.send(Err(err));
+            }
         }
+    }
+
+    /// Writes everything staged in one transaction and hands the writes to the sink, which
+    /// acknowledges them once they are durable. Returns the counters now in force.
+    fn commit(self, sink: &Sink) -> Counters {
+        let Batch {
+            tx,
+            trees,
+            before,
+            counters,
+            applied,
+        } = self;
+        if applied.is_empty() {
+            return before;
+        }
+        let changes = tx.into_changes();
+        let result = trees.all.as_slice().transaction(|view| {
+            for (tree, key, value) in &changes {
+                match value {
+                    Some(value) => view[*tree].insert(key.as_slice(), value.as_slice())?,
+                    None => view[*tree].remove(key.as_slice())?,
+                };
+            }
+            Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+        });
+        if let Err(err) = result {
+            tracing::error!(error = ?err, writes = applied.len(), "store commit failed");
+            for write in applied {
+                let _ = write.ack.send(Err(WriteError::Store(format!(
+                    "the store could not save the change: {err:?}"
+                ))));
+            }
+            return before;
+        }
+        match sink {
+            Sink::Group(flusher) => {
+                if let Err(std::sync::mpsc::SendError(applied)) = flusher.send(applied) {
+                    for write in applied {
+                        let _ = write.ack.send(Err(WriteError::ShuttingDown));
+                    }
+                }
+            }
+            Sink::PerWrite {
+                db,
+                listener,
+                durable_seq,
+            } => {
+                let flushed = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                finish(applied, &flushed, listener, durable_seq);
+            }
+        }
+        counters
     }
 }
 
-/// Lookups that need iteration, done before the transaction. The writer is the only thread
-/// that writes, so nothing changes between these reads and the transaction.
-fn prepare(trees: &Trees, write: &Write) -> Result<Prepared, WriteError> {
-    let store_err = |e: sled::Error| WriteError::Store(e.to_string());
+/// Lookups that need iteration, over the trees plus what this batch has staged.
+fn prepare(tx: &Tx<'_>, write: &Write) -> Result<Prepared, WriteError> {
     let mut prepared = Prepared::default();
     match &write.op {
         Op::CreateIssue(issue) | Op::UpdateIssue { issue, .. } if issue.rank.is_empty() => {
             let column = keys::board_column(issue.project, issue.state);
-            let last = trees
-                .get(T::IdxBoard)
-                .scan_prefix(column)
-                .next_back()
-                .transpose()
-                .map_err(store_err)?;
-            let last_rank = last.and_then(|(key, _)| {
-                let end = key.len().checked_sub(9)?;
-                std::str::from_utf8(key.get(12..end)?)
-                    .ok()
-                    .map(str::to_owned)
-            });
+            let last_rank = tx
+                .last_key_with_prefix(T::IdxBoard, &column)?
+                .and_then(|key| {
+                    let end = key.len().checked_sub(9)?;
+                    std::str::from_utf8(key.get(12..end)?)
+                        .ok()
+                        .map(str::to_owned)
+                });
             prepared.append_rank = Some(tack_protocol::rank::after(last_rank.as_deref()));
         }
         Op::DeleteIssue { id } => {
-            for entry in trees.get(T::CommentsByIssue).scan_prefix(keys::id(*id)) {
-                let (key, _) = entry.map_err(store_err)?;
+            for key in tx.keys_with_prefix(T::CommentsByIssue, &keys::id(*id))? {
                 if let Some(comment) = keys::trailing_id(&key) {
                     prepared.comment_ids.push(comment);
                 }

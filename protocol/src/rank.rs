@@ -43,9 +43,41 @@ pub fn between(before: Option<&str>, after: Option<&str>) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// The rank for a card appended after `last` (the bottom of a column).
+/// Digits an appended rank is counted in: 36^5 appends before a rank grows longer.
+const APPEND_WIDTH: usize = 6;
+
+/// The rank for a card appended after `last` (the bottom of a column). Counting up at a fixed
+/// width keeps ranks short however many cards are appended (halving the gap to the end each time
+/// would add a character every few cards).
 pub fn after(last: Option<&str>) -> String {
-    between(last, None)
+    let Some(last) = last.filter(|l| !l.is_empty()) else {
+        return between(None, None);
+    };
+    let mut digits: Vec<u32> = last.bytes().map(digit_value).collect();
+    while digits.len() < APPEND_WIDTH {
+        digits.push(0);
+    }
+    loop {
+        // Add one at the last digit, carrying.
+        let mut at = digits.len();
+        loop {
+            if at == 0 {
+                // Every digit was 'z': no room at this width, so extend instead.
+                return between(Some(last), None);
+            }
+            at -= 1;
+            if digits[at] + 1 < BASE {
+                digits[at] += 1;
+                break;
+            }
+            digits[at] = 0;
+        }
+        // A rank ending in '0' would leave no room just below it.
+        if digits.last().is_some_and(|d| *d != 0) {
+            break;
+        }
+    }
+    digits.iter().map(|d| DIGITS[*d as usize] as char).collect()
 }
 
 #[cfg(test)]
@@ -56,6 +88,19 @@ mod tests {
     #[test]
     fn first_rank_is_in_the_middle() {
         assert_eq!(between(None, None), "i");
+    }
+
+    #[test]
+    fn appending_many_cards_keeps_ranks_short_and_ordered() {
+        let mut last = after(None);
+        for _ in 0..50_000 {
+            let next = after(Some(&last));
+            assert!(next > last, "{next} !> {last}");
+            assert!(!next.ends_with('0'));
+            last = next;
+        }
+        assert!(last.len() <= APPEND_WIDTH, "{last}");
+        assert!(after(Some("zzzzzz")).as_str() > "zzzzzz");
     }
 
     #[test]
@@ -94,6 +139,8 @@ mod tests {
             let below = between(None, Some(&a));
             let above = between(Some(&a), None);
             prop_assert!(below < a && a < above);
+            let appended = after(Some(&a));
+            prop_assert!(a < appended && !appended.ends_with('0'));
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use tack_protocol::{ActivityKind, Event, EventRecord, Issue, Project, ProjectId, User, UserId};
 
 /// Beyond this many cached issues the issue map starts over (hot issues come straight back).
-const MAX_CACHED_ISSUES: usize = 200_000;
+const MAX_CACHED_ISSUES: usize = 50_000;
 
 #[derive(Default)]
 pub struct Cache {
@@ -20,6 +20,7 @@ pub struct Cache {
     projects: RwLock<HashMap<ProjectId, Arc<Project>>>,
     project_keys: RwLock<HashMap<String, ProjectId>>,
     users: RwLock<HashMap<UserId, Arc<User>>>,
+    user_handles: RwLock<HashMap<String, UserId>>,
     issues: RwLock<HashMap<(ProjectId, u64), Arc<Issue>>>,
     boards: RwLock<HashMap<ProjectId, Arc<Vec<Issue>>>>,
     open_by_user: RwLock<HashMap<UserId, Arc<Vec<Issue>>>>,
@@ -56,6 +57,13 @@ impl Cache {
                         issues.insert((issue.project, issue.number), Arc::new(issue.clone()));
                     }
                     drop(issues);
+                    if event.activity.kind == ActivityKind::IssueCreated
+                        && let Some(project) = write(&self.projects).get_mut(&issue.project)
+                        && project.next_issue_number <= issue.number
+                    {
+                        // Creating an issue advances the project's counter without a project event.
+                        Arc::make_mut(project).next_issue_number = issue.number + 1;
+                    }
                     write(&self.boards).remove(&issue.project);
                     write(&self.open_by_user).clear();
                 }
@@ -83,6 +91,7 @@ impl Cache {
                 ActivityKind::UserCreated | ActivityKind::UserUpdated
             ) {
                 write(&self.users).clear();
+                write(&self.user_handles).clear();
             }
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -113,9 +122,15 @@ impl Cache {
     pub fn fill_user(&self, generation: u64, user: User) -> Arc<User> {
         let user = Arc::new(user);
         if self.unchanged_since(generation) {
+            write(&self.user_handles).insert(user.handle.clone(), user.id);
             write(&self.users).insert(user.id, user.clone());
         }
         user
+    }
+
+    pub fn user_by_handle(&self, handle: &str) -> Option<Arc<User>> {
+        let id = *read(&self.user_handles).get(handle)?;
+        self.user(id)
     }
 
     pub fn issue(&self, project: ProjectId, number: u64) -> Option<Arc<Issue>> {

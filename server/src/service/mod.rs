@@ -400,14 +400,20 @@ impl Service {
 
     pub(crate) async fn user_by_handle(&self, handle: &str) -> Result<User, ApiError> {
         let handle = handle.trim().trim_start_matches('@').to_string();
+        if let Some(user) = self.cache.user_by_handle(&handle) {
+            return Ok((*user).clone());
+        }
         let shown = validate::clean_line(&handle);
-        self.read(move |s| s.user_by_handle(&handle))
+        let generation = self.cache.generation();
+        let user = self
+            .read(move |s| s.user_by_handle(&handle))
             .await?
             .ok_or_else(|| {
                 ApiError::not_found(format!(
                     "no user @{shown}; `tack ctl user list` shows who exists"
                 ))
-            })
+            })?;
+        Ok((*self.cache.fill_user(generation, user)).clone())
     }
 
     /// The user a request names, or the caller when it names nobody.

@@ -146,6 +146,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     let caller = Arc::new(caller);
     let rate_key = caller.rate_key();
     let mut subscription: Option<CancellationToken> = None;
+    let limit = server.config.decode_limit;
     let closing = loop {
         let frame = tokio::select! {
             _ = server.shutdown.cancelled() => break Some(ApiError::unavailable("the server is shutting down; reconnect in a moment")),
@@ -214,7 +215,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
                 let (service, caller, outbox) =
                     (server.service.clone(), caller.clone(), outbox.clone());
                 server.tasks.spawn(async move {
-                    let result = handle_contained(&service, &caller, body).await;
+                    let result =
+                        fit_in_frame(handle_contained(&service, &caller, body).await, limit);
                     let _ = outbox
                         .send(ServerFrame::Response(Response { id, result }))
                         .await;
@@ -238,6 +240,38 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     let _ = writer_task.await;
 }
 
+/// A list too large for one frame is refused with advice, rather than sent and rejected by the
+/// client's decoder.
+fn fit_in_frame(
+    result: Result<ResponseBody, ApiError>,
+    limit: usize,
+) -> Result<ResponseBody, ApiError> {
+    let Ok(body) = &result else { return result };
+    let is_list = matches!(
+        body,
+        ResponseBody::Issues(_)
+            | ResponseBody::Activity(_)
+            | ResponseBody::Comments(_)
+            | ResponseBody::Users(_)
+            | ResponseBody::Projects(_)
+    );
+    if !is_list {
+        return result;
+    }
+    let size = tack_protocol::codec::encode_payload(body)
+        .map(|p| p.len())
+        .unwrap_or(0);
+    if size + 64 > limit {
+        return Err(ApiError::invalid(
+            "limit",
+            format!(
+                "the answer would be {size} bytes, more than the frame limit of {limit}; narrow it with filters or a limit"
+            ),
+        ));
+    }
+    result
+}
+
 /// A panic while handling one request answers that request with an error; the connection and
 /// everyone else carry on.
 async fn handle_contained(
@@ -245,21 +279,16 @@ async fn handle_contained(
     caller: &Caller,
     body: Request,
 ) -> Result<ResponseBody, ApiError> {
-    let kind = format!("{body:?}")
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or_default()
-        .to_string();
     match AssertUnwindSafe(service.handle(caller, body))
         .catch_unwind()
         .await
     {
         Ok(result) => result,
         Err(_) => {
-            tracing::error!(request = %kind, "request handler panicked");
-            Err(ApiError::internal(format!(
-                "the server failed while handling {kind}; the server log has details"
-            )))
+            tracing::error!(caller = %caller.rate_key(), "request handler panicked");
+            Err(ApiError::internal(
+                "the server failed while handling this request; the server log has details",
+            ))
         }
     }
 }
