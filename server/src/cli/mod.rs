@@ -72,7 +72,10 @@ pub mod exit {
 /// Entry point of the `tack` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Store reads run on the blocking pool; sled answers them from memory in microseconds, so a
+    // small pool keeps up, and a burst of cache misses cannot fan out into hundreds of threads.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(16)
         .enable_all()
         .build()
     {

@@ -13,6 +13,8 @@ use tack_protocol::{ActivityKind, Event, EventRecord, Issue, Project, ProjectId,
 
 /// Beyond this many cached issues the issue map starts over (hot issues come straight back).
 const MAX_CACHED_ISSUES: usize = 50_000;
+/// Boards larger than this are read from the store each time rather than held in memory.
+const MAX_CACHED_BOARD: usize = 5_000;
 
 #[derive(Default)]
 pub struct Cache {
@@ -49,12 +51,13 @@ impl Cache {
         for event in events {
             match &event.record {
                 EventRecord::Issue(issue) => {
+                    // Refresh an issue that is cached; a new one waits until someone reads it, so
+                    // a burst of creates does not fill memory with issues nobody looks at.
                     let mut issues = write(&self.issues);
-                    let newer = issues
-                        .get(&(issue.project, issue.number))
-                        .is_none_or(|c| c.version < issue.version);
-                    if newer {
-                        issues.insert((issue.project, issue.number), Arc::new(issue.clone()));
+                    if let Some(cached) = issues.get_mut(&(issue.project, issue.number))
+                        && cached.version < issue.version
+                    {
+                        *cached = Arc::new(issue.clone());
                     }
                     drop(issues);
                     if event.activity.kind == ActivityKind::IssueCreated
@@ -162,7 +165,7 @@ impl Cache {
         issues: Vec<Issue>,
     ) -> Arc<Vec<Issue>> {
         let board = Arc::new(issues);
-        if self.unchanged_since(generation) {
+        if self.unchanged_since(generation) && board.len() <= MAX_CACHED_BOARD {
             write(&self.boards).insert(project, board.clone());
         }
         board
