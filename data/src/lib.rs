@@ -10,6 +10,7 @@ mod keys;
 pub mod migrate;
 mod records;
 mod sled_store;
+mod staging;
 mod trees;
 pub mod verify;
 mod writer;

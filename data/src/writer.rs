@@ -1,7 +1,8 @@
-//! The write path: one writer thread applies writes in order, each in its own transaction, and
-//! hands them to a flusher thread, which makes every write applied since its last flush durable
-//! with one `flush` (group commit), tells the commit listener, and only then acknowledges.
-//! While the flusher waits for the disk, the writer goes on applying the next writes.
+//! The write path: one writer thread applies writes in order into a staging overlay and commits
+//! each batch of them in one sled transaction, then hands the batch to a flusher thread, which
+//! makes everything committed since its last flush durable with one `flush` (group commit),
+//! tells the commit listener, and only then acknowledges. While the flusher waits for the disk,
+//! the writer goes on with the next batch.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -227,16 +227,10 @@ async fn write_loop<W>(
             _ = stop.cancelled() => return,
             frame = outbox.recv() => match frame { Some(f) => f, None => return },
         };
-        // Batch whatever else is queued into one write: pipelined requests share syscalls.
-        if sink.feed(frame).await.is_err() {
-            return;
-        }
-        while let Ok(more) = outbox.try_recv() {
-            if sink.feed(more).await.is_err() {
-                return;
-            }
-        }
-        if sink.flush().await.is_err() {
+        if crate::codec::send_coalesced(&mut sink, frame, &mut outbox)
+            .await
+            .is_err()
+        {
             return;
         }
     }

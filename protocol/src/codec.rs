@@ -143,6 +143,24 @@ impl<In, Out: Encode> Encoder<Out> for FrameCodec<In, Out> {
     }
 }
 
+/// Writes `first` and every frame already queued behind it, then flushes once, so pipelined
+/// frames share one write.
+pub async fn send_coalesced<S, T>(
+    sink: &mut S,
+    first: T,
+    queued: &mut tokio::sync::mpsc::Receiver<T>,
+) -> Result<(), S::Error>
+where
+    S: futures::Sink<T> + Unpin,
+{
+    use futures::SinkExt;
+    sink.feed(first).await?;
+    while let Ok(more) = queued.try_recv() {
+        sink.feed(more).await?;
+    }
+    sink.flush().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

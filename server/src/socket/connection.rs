@@ -298,16 +298,10 @@ async fn write_loop<S: AsyncWrite>(
     mut outbox: mpsc::Receiver<ServerFrame>,
 ) {
     while let Some(frame) = outbox.recv().await {
-        if sink.feed(frame).await.is_err() {
-            return;
-        }
-        // Coalesce what is already queued into one write.
-        while let Ok(more) = outbox.try_recv() {
-            if sink.feed(more).await.is_err() {
-                return;
-            }
-        }
-        if sink.flush().await.is_err() {
+        if tack_protocol::codec::send_coalesced(&mut sink, frame, &mut outbox)
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -92,42 +92,29 @@ impl ProtocolServer {
     }
 
     pub async fn serve_tcp(self: Arc<Self>, listener: TcpListener) {
-        let mut backoff = Duration::from_millis(10);
-        loop {
-            let accepted = tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                accepted = listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((stream, addr)) => {
-                    backoff = Duration::from_millis(10);
-                    let _ = stream.set_nodelay(true);
-                    self.clone().spawn_connection(stream, Peer::Tcp(addr));
-                }
-                // EMFILE and friends: keep serving the connections we have, try again shortly.
-                Err(err) => {
-                    tracing::warn!(error = %err, backoff_ms = backoff.as_millis() as u64, "accept failed on the protocol socket");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                }
-            }
-        }
+        self.accept_loop(listener).await
     }
 
     pub async fn serve_unix(self: Arc<Self>, listener: UnixListener) {
+        self.accept_loop(listener).await
+    }
+
+    /// Accepts until shutdown. An accept error (EMFILE and friends) never ends the loop: the
+    /// connections we have keep being served and accepting resumes after a short pause.
+    async fn accept_loop<L: Acceptor>(self: Arc<Self>, listener: L) {
         let mut backoff = Duration::from_millis(10);
         loop {
             let accepted = tokio::select! {
                 _ = self.shutdown.cancelled() => return,
-                accepted = listener.accept() => accepted,
+                accepted = listener.accept_peer() => accepted,
             };
             match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
-                    self.clone().spawn_connection(stream, Peer::Console);
+                    self.clone().spawn_connection(stream, peer);
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, "accept failed on the admin socket");
+                    tracing::warn!(error = %err, socket = L::NAME, backoff_ms = backoff.as_millis() as u64, "accept failed");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
@@ -152,6 +139,34 @@ impl ProtocolServer {
                 None => connection::refuse_full(&self, stream).await,
             }
         });
+    }
+}
+
+/// A listening socket, and who its peers are.
+trait Acceptor {
+    const NAME: &'static str;
+    type Stream: AsyncRead + AsyncWrite + Send + 'static;
+    fn accept_peer(
+        &self,
+    ) -> impl std::future::Future<Output = std::io::Result<(Self::Stream, Peer)>> + Send;
+}
+
+impl Acceptor for TcpListener {
+    const NAME: &'static str = "protocol";
+    type Stream = tokio::net::TcpStream;
+    async fn accept_peer(&self) -> std::io::Result<(Self::Stream, Peer)> {
+        let (stream, addr) = self.accept().await?;
+        let _ = stream.set_nodelay(true);
+        Ok((stream, Peer::Tcp(addr)))
+    }
+}
+
+impl Acceptor for UnixListener {
+    const NAME: &'static str = "admin";
+    type Stream = tokio::net::UnixStream;
+    async fn accept_peer(&self) -> std::io::Result<(Self::Stream, Peer)> {
+        let (stream, _) = self.accept().await?;
+        Ok((stream, Peer::Console))
     }
 }
 
