@@ -1,0 +1,13 @@
+//! The tack terminal app: state, update and view. It speaks only protocol messages; the SSH
+//! front and the local console are thin drivers around it.
+
+pub mod app;
+pub mod input;
+pub mod keymap;
+pub mod text;
+pub mod theme;
+pub mod view;
+
+pub use app::{App, Command, Msg};
+pub use input::InputParser;
+pub use theme::{ColorSupport, Theme};

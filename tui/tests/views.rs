@@ -1,0 +1,295 @@
+//! Every screen drawn at 80×24 and 120×40 with ratatui's `TestBackend`, from a fixed app state.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tack_protocol::*;
+use tack_tui::app::{App, Msg};
+use tack_tui::{ColorSupport, Theme};
+use terminput::{Event, KeyCode, KeyEvent};
+
+fn user(id: u64, handle: &str) -> User {
+    User {
+        id,
+        handle: handle.into(),
+        display_name: handle.to_uppercase(),
+        email: None,
+        role: ServerRole::User,
+        disabled: false,
+        created_at: 0,
+    }
+}
+
+fn project() -> Project {
+    let states = [
+        ("Backlog", StateCategory::Backlog),
+        ("Todo", StateCategory::Unstarted),
+        ("In Progress", StateCategory::Started),
+        ("Done", StateCategory::Done),
+        ("Canceled", StateCategory::Canceled),
+    ];
+    Project {
+        id: 1,
+        key: "TACK".into(),
+        name: "Tack".into(),
+        description: String::new(),
+        states: states
+            .iter()
+            .enumerate()
+            .map(|(i, (n, c))| WorkflowState {
+                id: i as u32 + 1,
+                name: (*n).into(),
+                category: *c,
+            })
+            .collect(),
+        next_state_id: 6,
+        members: vec![Member {
+            user: 1,
+            role: ProjectRole::Owner,
+        }],
+        next_issue_number: 5,
+        archived: false,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn issue(
+    number: u64,
+    state: u32,
+    title: &str,
+    priority: Priority,
+    assignees: Vec<u64>,
+    labels: &[&str],
+) -> Issue {
+    Issue {
+        id: number,
+        project: 1,
+        number,
+        key: format!("TACK-{number}"),
+        title: title.into(),
+        description: if number == 1 {
+            "Resizing the window while a board is open crashes the session.\n\nSteps: open a board, resize.".into()
+        } else {
+            String::new()
+        },
+        state,
+        priority,
+        assignees,
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        estimate: Some(3),
+        due: Some("2026-12-01".into()),
+        parent: None,
+        blocked_by: vec![],
+        rank: format!("i{number}"),
+        created_at: 0,
+        updated_at: 0,
+        closed_at: None,
+        creator: Actor::User(1),
+        version: 2,
+    }
+}
+
+fn answer(
+    app: &mut App,
+    commands: Vec<tack_tui::Command>,
+    reply: fn(&Request) -> Option<ResponseBody>,
+) {
+    for command in commands {
+        if let tack_tui::Command::Send { token, request } = command
+            && let Some(body) = reply(&request)
+        {
+            let more = app.update(Msg::Answer {
+                token,
+                result: Ok(body),
+            });
+            answer(app, more, reply);
+        }
+    }
+}
+
+fn issues() -> Vec<Issue> {
+    vec![
+        issue(1, 2, "Crash on resize", Priority::High, vec![1], &["bug"]),
+        issue(
+            2,
+            3,
+            "Board columns collapse when narrow",
+            Priority::Medium,
+            vec![1, 2],
+            &["ui"],
+        ),
+        issue(3, 2, "Inbox shows mentions", Priority::Low, vec![2], &[]),
+        issue(4, 4, "Invite codes", Priority::None, vec![], &["auth"]),
+    ]
+}
+
+fn reply(request: &Request) -> Option<ResponseBody> {
+    Some(match request {
+        Request::ListProjects { .. } => ResponseBody::Projects(vec![project()]),
+        Request::ListUsers => ResponseBody::Users(vec![user(1, "alice"), user(2, "bob")]),
+        Request::ListIssues { project: None, .. } => ResponseBody::Issues(
+            issues()
+                .into_iter()
+                .filter(|i| i.assignees.contains(&1))
+                .collect(),
+        ),
+        Request::ListIssues { .. } => ResponseBody::Issues(issues()),
+        Request::GetIssue { .. } => ResponseBody::Issue(issues().remove(0)),
+        Request::ListComments { .. } => ResponseBody::Comments(vec![Comment {
+            id: 1,
+            issue: 1,
+            project: 1,
+            author: Actor::User(2),
+            body: "Reproduced at 80×24.".into(),
+            created_at: 0,
+            edited_at: None,
+        }]),
+        _ => return None,
+    })
+}
+
+fn app(size: (u16, u16), support: ColorSupport) -> App {
+    let me = Identity {
+        actor: Actor::User(1),
+        user: Some(user(1, "alice")),
+        role: ServerRole::User,
+    };
+    let mut app = App::new(me, Theme::new(support), size);
+    let start = app.start();
+    answer(&mut app, start, reply);
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(code))));
+    answer(app, commands, reply);
+}
+
+fn render(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    terminal
+        .draw(|frame| tack_tui::view::draw(app, frame))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn every_screen_at_both_sizes() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(size, ColorSupport::TrueColor);
+        let home = render(&app);
+        assert!(
+            home.contains("My open issues · 2")
+                && home.contains("TACK-1")
+                && home.contains("Crash on resize"),
+            "{home}"
+        );
+        assert!(home.contains("Projects · 1"), "{home}");
+        insta::assert_snapshot!(format!("home_{}x{}", size.0, size.1), home);
+
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Enter);
+        let board = render(&app);
+        assert!(
+            board.contains("Todo · 2") && board.contains("In Progress · 1"),
+            "{board}"
+        );
+        assert!(
+            board.contains("TACK-3") && board.contains("@alice"),
+            "{board}"
+        );
+        insta::assert_snapshot!(format!("board_{}x{}", size.0, size.1), board);
+
+        key(&mut app, KeyCode::Enter);
+        let detail = render(&app);
+        assert!(
+            detail.contains("Crash on resize")
+                && detail.contains("Reproduced at 80×24.")
+                && detail.contains("high"),
+            "{detail}"
+        );
+        insta::assert_snapshot!(format!("detail_{}x{}", size.0, size.1), detail);
+
+        key(&mut app, KeyCode::Char('?'));
+        let help = render(&app);
+        assert!(help.contains("move the card one column right"), "{help}");
+        insta::assert_snapshot!(format!("help_{}x{}", size.0, size.1), help);
+    }
+}
+
+#[test]
+fn no_color_draws_the_same_text() {
+    let colour = app((80, 24), ColorSupport::TrueColor);
+    let mono = app((80, 24), ColorSupport::None);
+    assert_eq!(render(&colour), render(&mono));
+}
+
+#[test]
+fn a_small_terminal_gets_a_notice() {
+    let app = app((50, 15), ColorSupport::Basic);
+    let screen = render(&app);
+    assert!(screen.contains("terminal too small"), "{screen}");
+}
+
+#[test]
+fn moving_a_card_asks_the_server_and_follows_it() {
+    let mut app = app((120, 40), ColorSupport::Basic);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Char('L')))));
+    assert!(
+        commands.iter().any(|c| matches!(c, tack_tui::Command::Send { request: Request::MoveIssue { key, state }, .. } if key == "TACK-1" && state == "In Progress")),
+        "{commands:?}"
+    );
+}
+
+#[test]
+fn hostile_text_never_reaches_the_screen_as_escapes() {
+    let mut app = app((80, 24), ColorSupport::Basic);
+    let mut evil = issue(
+        9,
+        2,
+        "x\u{1b}]52;c;ZXZpbA==\u{7}\u{202e}gnp.exe",
+        Priority::None,
+        vec![1],
+        &[],
+    );
+    evil.version = 9;
+    app.update(Msg::Server(Event9::event(evil)));
+    let screen = render(&app);
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{202e}'),
+        "{screen:?}"
+    );
+    assert!(screen.contains("x]52;c;ZXZpbA==gnp.exe"), "{screen}");
+}
+
+struct Event9;
+impl Event9 {
+    fn event(issue: Issue) -> tack_protocol::Event {
+        tack_protocol::Event {
+            seq: 99,
+            activity: Activity {
+                seq: 99,
+                at: 0,
+                actor: Actor::User(2),
+                kind: ActivityKind::IssueCreated,
+                project: Some(1),
+                issue: Some(issue.id),
+                comment: None,
+                subject: issue.key.clone(),
+                changes: vec![],
+            },
+            record: EventRecord::Issue(issue),
+        }
+    }
+}
