@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use tack_protocol::{
     Client, ClientError, Credentials, EventFeed, IssueFilter, IssuePatch, NewIssue, Priority,
     ProjectRole, Request, ResponseBody, ServerRole, StateCategory,
@@ -793,7 +793,6 @@ fn connect_failed(err: &ClientError) -> u8 {
 
 pub async fn run(args: CtlArgs) -> u8 {
     let target = Target::from_args(&args);
-    let out = Output { json: args.json };
     if let Noun::Watch { project, after } = args.noun {
         return watch(target, project, after).await;
     }
@@ -808,23 +807,87 @@ pub async fn run(args: CtlArgs) -> u8 {
         Ok(client) => client,
         Err(err) => return connect_failed(&err),
     };
+    let mut out = Output {
+        json: args.json,
+        ..Default::default()
+    };
+    let code = execute(&client, request, &mut out).await;
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    code
+}
+
+/// Sends one request and writes the answer (or the refusal) into `out`; returns the exit code.
+pub async fn execute(client: &Client, request: Request, out: &mut Output) -> u8 {
     match client.request(request).await {
         Ok(body) => {
-            output::print(&client, &out, body).await;
+            output::print(client, out, body).await;
             exit::OK
         }
         Err(ClientError::Api(err)) => {
             if out.json {
-                println!("{}", serde_json::to_string(&err).unwrap_or_default());
+                out.say(serde_json::to_string(&err).unwrap_or_default());
             }
-            eprintln!("tack: {err}");
+            out.complain(format!("tack: {err}"));
             exit::REFUSED
         }
         Err(err) => {
-            eprintln!("tack: {err}");
+            out.complain(format!("tack: {err}"));
             exit::CANNOT_CONNECT
         }
     }
+}
+
+/// `tack ctl` run by a user over `ssh host <command>`: the words after the host, as that user.
+pub async fn execute_words(client: &Client, words: &[String]) -> (u8, Output) {
+    let mut out = Output::default();
+    let argv = std::iter::once("tack".to_string()).chain(words.iter().cloned());
+    let noun = match ExecArgs::try_parse_from(argv) {
+        Ok(args) => {
+            out.json = args.json;
+            args.noun
+        }
+        Err(err) => {
+            out.complain(err.render().to_string());
+            let code = if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            if !err.use_stderr() {
+                out.stdout = std::mem::take(&mut out.stderr);
+            }
+            return (code, out);
+        }
+    };
+    if matches!(noun, Noun::Watch { .. }) {
+        out.complain(
+            "tack: watch streams without end; run `tack ctl watch` with an API token instead",
+        );
+        return (exit::USAGE, out);
+    }
+    let request = match request_for(noun) {
+        Ok(request) => request,
+        Err(Usage(message)) => {
+            out.complain(format!("tack: {message}"));
+            return (exit::USAGE, out);
+        }
+    };
+    let code = execute(client, request, &mut out).await;
+    (code, out)
+}
+
+/// The command tree as `ssh host …` sees it: no connection flags, the identity is the SSH key.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "ssh tack",
+    about = "tack over ssh: the same commands as `tack ctl`, as you"
+)]
+struct ExecArgs {
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    noun: Noun,
 }
 
 async fn watch(target: Target, project: Option<String>, after: Option<u64>) -> u8 {

@@ -5,21 +5,53 @@ use std::collections::HashMap;
 use serde::Serialize;
 use tack_protocol::{Activity, Actor, Client, Issue, Project, Request, ResponseBody, User};
 
+/// What a command prints, collected so the same command can answer on a terminal or over an
+/// SSH exec channel.
+#[derive(Default)]
 pub struct Output {
     pub json: bool,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn json<T: Serialize>(value: &T) {
-    println!(
+impl Output {
+    pub fn say(&mut self, line: impl AsRef<str>) {
+        self.stdout.push_str(line.as_ref());
+        self.stdout.push('\n');
+    }
+
+    pub fn complain(&mut self, line: impl AsRef<str>) {
+        self.stderr.push_str(line.as_ref());
+        self.stderr.push('\n');
+    }
+}
+
+macro_rules! outln {
+    ($o:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($o.stdout, $($arg)*);
+    }};
+}
+
+macro_rules! errln {
+    ($o:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($o.stderr, $($arg)*);
+    }};
+}
+
+fn json<T: Serialize>(o: &mut Output, value: &T) {
+    outln!(
+        o,
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
 }
 
 /// Prints rows under a header with each column as wide as its widest cell.
-fn table(header: &[&str], rows: Vec<Vec<String>>) {
+fn table(o: &mut Output, header: &[&str], rows: Vec<Vec<String>>) {
     if rows.is_empty() {
-        println!("(none)");
+        outln!(o, "(none)");
         return;
     }
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -28,7 +60,7 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<String>| {
+    let mut line = |cells: Vec<String>| {
         let last = cells.len().saturating_sub(1);
         let text: Vec<String> = cells
             .into_iter()
@@ -41,7 +73,7 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
                 }
             })
             .collect();
-        println!("{}", text.join("  ").trim_end());
+        outln!(o, "{}", text.join("  ").trim_end());
     };
     line(header.iter().map(|h| h.to_string()).collect());
     for row in rows {
@@ -147,28 +179,30 @@ fn user_rows(users: &[User]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn print_project(project: &Project, names: &Names) {
-    println!(
+fn print_project(o: &mut Output, project: &Project, names: &Names) {
+    outln!(
+        o,
         "{}  {}{}",
         project.key,
         project.name,
         if project.archived { "  (archived)" } else { "" }
     );
     if !project.description.is_empty() {
-        println!("\n{}\n", project.description);
+        outln!(o, "\n{}\n", project.description);
     }
     let states: Vec<String> = project
         .states
         .iter()
         .map(|s| format!("{} ({})", s.name, s.category))
         .collect();
-    println!("states:  {}", states.join(" → "));
+    outln!(o, "states:  {}", states.join(" → "));
     let members: Vec<String> = project
         .members
         .iter()
         .map(|m| format!("{} {}", names.user(m.user), m.role))
         .collect();
-    println!(
+    outln!(
+        o,
         "members: {}",
         if members.is_empty() {
             "(none)".into()
@@ -176,36 +210,38 @@ fn print_project(project: &Project, names: &Names) {
             members.join(", ")
         }
     );
-    println!(
+    outln!(
+        o,
         "issues:  {} created",
         project.next_issue_number.saturating_sub(1)
     );
 }
 
-fn print_issue(issue: &Issue, names: &Names) {
-    println!("{}  {}", issue.key, issue.title);
-    println!("state:     {}", names.state(issue));
-    println!("priority:  {}", issue.priority);
-    println!("assignees: {}", names.assignees(issue));
-    println!("labels:    {}", issue.labels.join(", "));
+fn print_issue(o: &mut Output, issue: &Issue, names: &Names) {
+    outln!(o, "{}  {}", issue.key, issue.title);
+    outln!(o, "state:     {}", names.state(issue));
+    outln!(o, "priority:  {}", issue.priority);
+    outln!(o, "assignees: {}", names.assignees(issue));
+    outln!(o, "labels:    {}", issue.labels.join(", "));
     if let Some(estimate) = issue.estimate {
-        println!("estimate:  {estimate}");
+        outln!(o, "estimate:  {estimate}");
     }
     if let Some(due) = &issue.due {
-        println!("due:       {due}");
+        outln!(o, "due:       {due}");
     }
-    println!(
+    outln!(
+        o,
         "created:   {} by {}",
         date(issue.created_at),
         names.actor(issue.creator)
     );
-    println!("updated:   {}", date(issue.updated_at));
+    outln!(o, "updated:   {}", date(issue.updated_at));
     if let Some(closed) = issue.closed_at {
-        println!("closed:    {}", date(closed));
+        outln!(o, "closed:    {}", date(closed));
     }
-    println!("version:   {}", issue.version);
+    outln!(o, "version:   {}", issue.version);
     if !issue.description.is_empty() {
-        println!("\n{}", issue.description);
+        outln!(o, "\n{}", issue.description);
     }
 }
 
@@ -236,35 +272,35 @@ fn activity_rows(entries: &[Activity], names: &Names) -> Vec<Vec<String>> {
         .collect()
 }
 
-pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
-    if out.json {
+pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
+    if o.json {
         match &body {
-            ResponseBody::Done => json(&serde_json::json!({ "ok": true })),
-            ResponseBody::Whoami(v) => json(v),
-            ResponseBody::User(v) => json(v),
-            ResponseBody::Users(v) => json(v),
-            ResponseBody::Key(v) => json(v),
-            ResponseBody::Keys(v) => json(v),
+            ResponseBody::Done => json(o, &serde_json::json!({ "ok": true })),
+            ResponseBody::Whoami(v) => json(o, v),
+            ResponseBody::User(v) => json(o, v),
+            ResponseBody::Users(v) => json(o, v),
+            ResponseBody::Key(v) => json(o, v),
+            ResponseBody::Keys(v) => json(o, v),
             ResponseBody::TokenCreated { token, secret } => {
-                json(&serde_json::json!({ "token": token, "secret": secret }))
+                json(o, &serde_json::json!({ "token": token, "secret": secret }))
             }
-            ResponseBody::Tokens(v) => json(v),
+            ResponseBody::Tokens(v) => json(o, v),
             ResponseBody::InviteCreated { invite, code } => {
-                json(&serde_json::json!({ "invite": invite, "code": code }))
+                json(o, &serde_json::json!({ "invite": invite, "code": code }))
             }
-            ResponseBody::Invites(v) => json(v),
+            ResponseBody::Invites(v) => json(o, v),
             ResponseBody::Redeemed { user, token } => {
-                json(&serde_json::json!({ "user": user, "token": token }))
+                json(o, &serde_json::json!({ "user": user, "token": token }))
             }
-            ResponseBody::Project(v) => json(v),
-            ResponseBody::Projects(v) => json(v),
-            ResponseBody::Issue(v) => json(v),
-            ResponseBody::Issues(v) => json(v),
-            ResponseBody::Comment(v) => json(v),
-            ResponseBody::Comments(v) => json(v),
-            ResponseBody::Activity(v) => json(v),
-            ResponseBody::Subscribed { seq } => json(&serde_json::json!({ "seq": seq })),
-            ResponseBody::Backup(v) => json(v),
+            ResponseBody::Project(v) => json(o, v),
+            ResponseBody::Projects(v) => json(o, v),
+            ResponseBody::Issue(v) => json(o, v),
+            ResponseBody::Issues(v) => json(o, v),
+            ResponseBody::Comment(v) => json(o, v),
+            ResponseBody::Comments(v) => json(o, v),
+            ResponseBody::Activity(v) => json(o, v),
+            ResponseBody::Subscribed { seq } => json(o, &serde_json::json!({ "seq": seq })),
+            ResponseBody::Backup(v) => json(o, v),
         }
         return;
     }
@@ -275,23 +311,29 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
     };
     let names = Names::load(client, &issues).await;
     match body {
-        ResponseBody::Done => println!("done"),
+        ResponseBody::Done => outln!(o, "done"),
         ResponseBody::Whoami(identity) => match identity.user {
-            Some(user) => println!(
+            Some(user) => outln!(
+                o,
                 "@{} ({}), server role {}",
-                user.handle, user.display_name, identity.role
+                user.handle,
+                user.display_name,
+                identity.role
             ),
-            None => println!("the admin console (server role {})", identity.role),
+            None => outln!(o, "the admin console (server role {})", identity.role),
         },
         ResponseBody::User(user) => table(
+            o,
             &["HANDLE", "NAME", "ROLE", "STATUS", "EMAIL"],
             user_rows(&[user]),
         ),
         ResponseBody::Users(users) => table(
+            o,
             &["HANDLE", "NAME", "ROLE", "STATUS", "EMAIL"],
             user_rows(&users),
         ),
-        ResponseBody::Key(key) => println!(
+        ResponseBody::Key(key) => outln!(
+            o,
             "{} {} {} (owner {})",
             key.fingerprint,
             key.algorithm,
@@ -299,6 +341,7 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
             names.user(key.owner)
         ),
         ResponseBody::Keys(keys) => table(
+            o,
             &["FINGERPRINT", "TYPE", "COMMENT", "ADDED", "LAST USED"],
             keys.iter()
                 .map(|k| {
@@ -313,8 +356,9 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
                 .collect(),
         ),
         ResponseBody::TokenCreated { token, secret } => {
-            println!("{secret}");
-            eprintln!(
+            outln!(o, "{secret}");
+            errln!(
+                o,
                 "token '{}' ({}) created for {}; this is the only time it is shown",
                 token.name,
                 token.id,
@@ -322,6 +366,7 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
             );
         }
         ResponseBody::Tokens(tokens) => table(
+            o,
             &["ID", "NAME", "USER", "CREATED", "STATUS"],
             tokens
                 .iter()
@@ -341,8 +386,9 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
                 .collect(),
         ),
         ResponseBody::InviteCreated { invite, code } => {
-            println!("{code}");
-            eprintln!(
+            outln!(o, "{code}");
+            errln!(
+                o,
                 "invite {} for a new {} expires {}; the code is shown only now",
                 invite.id,
                 invite.role,
@@ -350,6 +396,7 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
             );
         }
         ResponseBody::Invites(invites) => table(
+            o,
             &["ID", "ROLE", "CREATED", "EXPIRES", "STATUS"],
             invites
                 .iter()
@@ -370,14 +417,15 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
                 .collect(),
         ),
         ResponseBody::Redeemed { user, token } => {
-            println!("welcome, @{} ({})", user.handle, user.display_name);
+            outln!(o, "welcome, @{} ({})", user.handle, user.display_name);
             if let Some(token) = token {
-                println!("{token}");
-                eprintln!("this API token is shown only now");
+                outln!(o, "{token}");
+                errln!(o, "this API token is shown only now");
             }
         }
-        ResponseBody::Project(project) => print_project(&project, &names),
+        ResponseBody::Project(project) => print_project(o, &project, &names),
         ResponseBody::Projects(projects) => table(
+            o,
             &["KEY", "NAME", "ISSUES", "STATUS"],
             projects
                 .iter()
@@ -395,8 +443,9 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
                 })
                 .collect(),
         ),
-        ResponseBody::Issue(issue) => print_issue(&issue, &names),
+        ResponseBody::Issue(issue) => print_issue(o, &issue, &names),
         ResponseBody::Issues(issues) => table(
+            o,
             &["KEY", "STATE", "PRIORITY", "ASSIGNEES", "LABELS", "TITLE"],
             issues
                 .iter()
@@ -412,14 +461,15 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
                 })
                 .collect(),
         ),
-        ResponseBody::Comment(comment) => println!(
+        ResponseBody::Comment(comment) => outln!(
+            o,
             "comment #{} added by {}",
             comment.id,
             names.actor(comment.author)
         ),
         ResponseBody::Comments(comments) => {
             if comments.is_empty() {
-                println!("(no comments)");
+                outln!(o, "(no comments)");
             }
             for c in comments {
                 let edited = if c.edited_at.is_some() {
@@ -427,7 +477,8 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
                 } else {
                     ""
                 };
-                println!(
+                outln!(
+                    o,
                     "#{} {} {}{edited}\n{}\n",
                     c.id,
                     names.actor(c.author),
@@ -437,13 +488,16 @@ pub async fn print(client: &Client, out: &Output, body: ResponseBody) {
             }
         }
         ResponseBody::Activity(entries) => table(
+            o,
             &["SEQ", "WHEN", "WHO", "WHAT", "SUBJECT", "CHANGES"],
             activity_rows(&entries, &names),
         ),
-        ResponseBody::Subscribed { seq } => println!("subscribed at event {seq}"),
-        ResponseBody::Backup(summary) => println!(
+        ResponseBody::Subscribed { seq } => outln!(o, "subscribed at event {seq}"),
+        ResponseBody::Backup(summary) => outln!(
+            o,
             "backup written to {} ({} bytes)",
-            summary.path, summary.bytes
+            summary.path,
+            summary.bytes
         ),
     }
 }
