@@ -16,6 +16,8 @@ pub struct Config {
     pub data: PathBuf,
     /// The protocol socket for bots and `tack ctl --addr`.
     pub api: String,
+    /// Where people connect with `ssh -p 2222 host`.
+    pub ssh: String,
     pub store: StoreSection,
     pub limits: LimitsSection,
     /// `human` or `json`.
@@ -47,6 +49,7 @@ impl Default for Config {
         Config {
             data: PathBuf::from("tack-data"),
             api: "127.0.0.1:7878".into(),
+            ssh: "0.0.0.0:2222".into(),
             store: StoreSection::default(),
             limits: LimitsSection::default(),
             log_format: "human".into(),
@@ -85,6 +88,8 @@ pub struct FlagOverrides {
     pub data: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
 }
@@ -136,6 +141,10 @@ impl Config {
 
     pub fn store_path(&self) -> PathBuf {
         self.data.join("store")
+    }
+
+    pub fn host_key(&self) -> PathBuf {
+        self.data.join("host_ed25519")
     }
 
     pub fn admin_socket(&self) -> PathBuf {

@@ -5,3 +5,4 @@ pub mod cli;
 pub mod config;
 pub mod service;
 pub mod socket;
+pub mod ssh;

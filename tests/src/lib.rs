@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod ssh;
+
 use tack_protocol::{Client, Credentials, Request, ResponseBody};
 
 pub struct TestServer {
@@ -16,6 +18,8 @@ pub struct TestServer {
     pub data: PathBuf,
     _dir: Option<tempfile::TempDir>,
     pub api: String,
+    /// The SSH front, `127.0.0.1:PORT`.
+    pub ssh: String,
     pub socket: PathBuf,
     /// The first-start admin invite code, if this start printed one.
     pub invite: Option<String>,
@@ -38,6 +42,7 @@ impl TestServer {
             data,
             _dir: Some(dir),
             api: String::new(),
+            ssh: String::new(),
             socket: PathBuf::new(),
             invite: None,
             extra_config: config.to_string(),
@@ -50,7 +55,14 @@ impl TestServer {
         let config = self.data.parent().unwrap().join("tack.toml");
         std::fs::write(&config, &self.extra_config).unwrap();
         let mut child = Command::new(&self.bin)
-            .args(["serve", "--api", "127.0.0.1:0", "--data"])
+            .args([
+                "serve",
+                "--api",
+                "127.0.0.1:0",
+                "--ssh",
+                "127.0.0.1:0",
+                "--data",
+            ])
             .arg(&self.data)
             .arg("--config")
             .arg(&config)
@@ -77,7 +89,9 @@ impl TestServer {
                 .recv_timeout(remaining)
                 .expect("tack serve did not report ready in time");
             let line = line.trim();
-            if let Some(addr) = line.strip_prefix("protocol socket:") {
+            if let Some(rest) = line.strip_prefix("ssh:") {
+                self.ssh = rest.split_whitespace().next().unwrap().to_string();
+            } else if let Some(addr) = line.strip_prefix("protocol socket:") {
                 self.api = addr.trim().to_string();
             } else if let Some(rest) = line.strip_prefix("admin socket:") {
                 self.socket = PathBuf::from(rest.split_whitespace().next().unwrap());

@@ -77,6 +77,11 @@ impl InputParser {
         events
     }
 
+    /// Whether a lone ESC is waiting: the driver calls `flush_escape` if nothing follows soon.
+    pub fn waiting_for_escape(&self) -> bool {
+        self.pending == b"\x1b"
+    }
+
     /// A lone ESC that no more bytes followed: the Escape key.
     pub fn flush_escape(&mut self) -> Option<Event> {
         if self.pending == b"\x1b" {

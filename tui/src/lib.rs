@@ -4,6 +4,7 @@
 pub mod app;
 pub mod input;
 pub mod keymap;
+pub mod register;
 pub mod text;
 pub mod theme;
 pub mod view;

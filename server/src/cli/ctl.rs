@@ -884,7 +884,8 @@ pub async fn execute_words(client: &Client, words: &[String]) -> (u8, Output) {
     about = "tack over ssh: the same commands as `tack ctl`, as you"
 )]
 struct ExecArgs {
-    #[arg(long)]
+    /// Machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
     noun: Noun,

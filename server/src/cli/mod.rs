@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use ctl::CtlArgs;
+pub use ctl::{CtlArgs, execute_words};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// Protocol socket address for bots and `tack ctl --addr`. Default: 127.0.0.1:7878
     #[arg(long)]
     pub api: Option<String>,
+    /// Where people connect with ssh, HOST:PORT. Default: 0.0.0.0:2222
+    #[arg(long)]
+    pub ssh: Option<String>,
     /// Configuration file. Default: ./tack.toml if it exists.
     #[arg(long)]
     pub config: Option<PathBuf>,

@@ -14,6 +14,7 @@ use super::{ServeArgs, exit};
 use crate::config::{Config, FlagOverrides};
 use crate::service::{Caller, Service, ServiceConfig};
 use crate::socket::{ProtocolServer, bind_admin_socket};
+use crate::ssh::{SshServer, SshSettings};
 
 /// The first admin invite lasts a week.
 const FIRST_INVITE_SECS: u64 = 7 * 24 * 3600;
@@ -50,6 +51,7 @@ pub async fn run(args: ServeArgs) -> u8 {
     let flags = FlagOverrides {
         data: args.data,
         api: args.api,
+        ssh: args.ssh,
         log_format: args.log_format,
     };
     let config = match Config::load(args.config.as_deref(), flags) {
@@ -91,12 +93,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let admin_path = config.admin_socket();
     let unix = bind_admin_socket(&admin_path)
         .with_context(|| format!("cannot open the admin socket {}", admin_path.display()))?;
+    let ssh_listener = TcpListener::bind(&config.ssh)
+        .await
+        .with_context(|| format!("cannot listen for ssh on {}", config.ssh))?;
+    let ssh_addr = ssh_listener.local_addr()?;
+    let ssh = SshServer::new(server.clone(), &config.host_key(), SshSettings::default())?;
     tokio::spawn(server.clone().serve_tcp(tcp));
     tokio::spawn(server.clone().serve_unix(unix));
+    tokio::spawn(ssh.clone().serve(ssh_listener));
     tracing::info!(api = %api_addr, admin_socket = %admin_path.display(), data = %config.data.display(), "tack is serving");
 
     let mut banner = vec![
         format!("tack {} serving", env!("CARGO_PKG_VERSION")),
+        format!(
+            "  ssh:             {ssh_addr} (ssh -p {} HOST)",
+            ssh_addr.port()
+        ),
         format!("  protocol socket: {api_addr}"),
         format!(
             "  admin socket:    {} (tack ctl --socket {} …)",
@@ -120,7 +132,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             banner.push("First start: this one-time admin invite code is valid for 7 days:".into());
             banner.push(format!("  {code}"));
             banner.push(format!(
-                "Redeem it: tack ctl --socket {} invite redeem {code} --handle YOU --name \"Your Name\" --key \"$(cat ~/.ssh/id_ed25519.pub)\"",
+                "Redeem it: ssh -p {} localhost, and type the code at the prompt; or",
+                ssh_addr.port()
+            ));
+            banner.push(format!(
+                "           tack ctl --socket {} invite redeem {code} --handle YOU --name \"Your Name\" --key \"$(cat ~/.ssh/id_ed25519.pub)\"",
                 admin_path.display()
             ));
         }
@@ -130,6 +146,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     wait_for_signal().await?;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
+    ssh.shutdown();
     server.shutdown().await;
     tokio::task::spawn_blocking(move || store.shutdown()).await?;
     let _ = std::fs::remove_file(&admin_path);

@@ -106,6 +106,21 @@ impl Service {
         })
     }
 
+    /// The account an SSH key belongs to, if it is known and the account is enabled.
+    pub async fn authenticate_key(&self, fingerprint: &str) -> Result<Option<Caller>, ApiError> {
+        let lookup = fingerprint.to_string();
+        let Some(key) = self.read(move |s| s.key(&lookup)).await? else {
+            return Ok(None);
+        };
+        match self.user_by_id(key.owner).await? {
+            Some(user) if !user.disabled => Ok(Some(Caller::User {
+                user: (*user).clone(),
+                token: None,
+            })),
+            _ => Ok(None),
+        }
+    }
+
     pub(crate) fn revoke_token_in_memory(&self, id: &str) {
         self.tokens.revoke(id);
     }

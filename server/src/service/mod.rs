@@ -584,7 +584,7 @@ impl Service {
         &self.cache
     }
 
-    pub(crate) fn subscribe_bus(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe_bus(&self) -> broadcast::Receiver<Arc<Event>> {
         self.events.subscribe()
     }
 }

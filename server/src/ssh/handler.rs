@@ -1,0 +1,430 @@
+//! One SSH connection: who it is (bound only after a verified key signature), its one session
+//! channel, and the requests on it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use russh::keys::ssh_key::PublicKey;
+use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, Response, Session, VerifiedPublicKey};
+use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet, Pty};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::driver::{self, DriverInput, Terminal as TermInfo};
+use super::{LiveSession, SshServer};
+use crate::service::Caller;
+
+/// Environment a client may set: terminal capabilities and locale, nothing else.
+const ALLOWED_ENV: &[&str] = &["TERM", "COLORTERM", "NO_COLOR", "LANG"];
+const MAX_ENV_VALUE: usize = 256;
+/// Input queued for a session that has not drawn yet; more is dropped, not buffered.
+const INPUT_QUEUE: usize = 256;
+
+/// Who the connection turned out to be.
+#[derive(Clone)]
+pub enum Who {
+    Known {
+        caller: Caller,
+        fingerprint: String,
+    },
+    /// An unknown key with a valid invite code: it may only register.
+    Invited {
+        key: PublicKey,
+        code: String,
+    },
+}
+
+pub struct Connection {
+    server: Arc<SshServer>,
+    id: u64,
+    peer: SocketAddr,
+    authenticated: Arc<AtomicBool>,
+    who: Option<Who>,
+    unknown_key: Option<PublicKey>,
+    channel: Option<ChannelId>,
+    writer: Option<russh::ChannelWriteHalf<Msg>>,
+    term: TermInfo,
+    input: Option<mpsc::Sender<DriverInput>>,
+    failures: u32,
+}
+
+impl Connection {
+    pub fn new(
+        server: Arc<SshServer>,
+        id: u64,
+        peer: SocketAddr,
+        authenticated: Arc<AtomicBool>,
+    ) -> Self {
+        Connection {
+            server,
+            id,
+            peer,
+            authenticated,
+            who: None,
+            unknown_key: None,
+            channel: None,
+            writer: None,
+            term: TermInfo::default(),
+            input: None,
+            failures: 0,
+        }
+    }
+
+    fn signed_in(&mut self, who: Who) {
+        self.who = Some(who);
+        self.authenticated.store(true, Ordering::Release);
+        self.server.pending.leave(self.id);
+    }
+
+    fn session_stop(&self) -> Option<CancellationToken> {
+        let Some(Who::Known {
+            caller,
+            fingerprint,
+        }) = &self.who
+        else {
+            return Some(CancellationToken::new());
+        };
+        let user = caller.user_id()?;
+        if self.server.sessions.count_for(user) >= self.server.settings.max_sessions_per_user {
+            return None;
+        }
+        let stop = CancellationToken::new();
+        self.server.sessions.add(
+            self.id,
+            LiveSession {
+                user,
+                fingerprint: fingerprint.clone(),
+                stop: stop.clone(),
+            },
+        );
+        Some(stop)
+    }
+}
+
+fn clamp_size(cols: u32, rows: u32) -> (u16, u16) {
+    (cols.clamp(1, 500) as u16, rows.clamp(1, 200) as u16)
+}
+
+impl Handler for Connection {
+    type Error = russh::Error;
+
+    async fn auth_publickey_offered(
+        &mut self,
+        _user: &str,
+        _offer: russh::server::PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        // Any key may prove itself; identity is bound only once its signature is verified.
+        Ok(Auth::Accept)
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        _user: &str,
+        key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let parsed = match tack_keys::pubkey::from_public_key(key.public_key) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                tracing::debug!(peer = %self.peer, error = %err, "key refused");
+                return Ok(Auth::reject());
+            }
+        };
+        match self
+            .server
+            .service
+            .authenticate_key(&parsed.fingerprint)
+            .await
+        {
+            Ok(Some(caller)) => {
+                tracing::info!(peer = %self.peer, user = %caller.rate_key(), "ssh login");
+                self.signed_in(Who::Known {
+                    caller,
+                    fingerprint: parsed.fingerprint,
+                });
+                Ok(Auth::Accept)
+            }
+            Ok(None) => {
+                // An unknown key may go on to redeem an invite code.
+                self.unknown_key = Some(key.public_key.clone());
+                Ok(Auth::Reject {
+                    proceed_with_methods: Some(MethodSet::from(
+                        &[MethodKind::KeyboardInteractive][..],
+                    )),
+                    partial_success: false,
+                })
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "key lookup failed");
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        _user: &str,
+        _submethods: &str,
+        response: Option<Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        let Some(key) = self.unknown_key.clone() else {
+            return Ok(Auth::reject());
+        };
+        let Some(mut response) = response else {
+            return Ok(Auth::Partial {
+                name: "tack".into(),
+                instructions:
+                    "This key is new to this tack server. Enter the invite code you were given."
+                        .into(),
+                prompts: vec![("Invite code: ".into(), false)].into(),
+            });
+        };
+        let code = response
+            .next()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default();
+        match self.server.service.check_invite(&code).await {
+            Ok(_) => {
+                tracing::info!(peer = %self.peer, "invite code accepted; registering a new key");
+                self.signed_in(Who::Invited { key, code });
+                Ok(Auth::Accept)
+            }
+            Err(err) => {
+                self.failures += 1;
+                tracing::info!(peer = %self.peer, failures = self.failures, error = %err, "wrong invite code");
+                // Each wrong code costs more time, on top of russh's rejection delay.
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    500 * u64::from(self.failures.min(8)),
+                ))
+                .await;
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel.is_some() || self.who.is_none() {
+            reply
+                .reject(ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
+            return Ok(());
+        }
+        self.channel = Some(channel.id());
+        // Input reaches us through `data`; the channel's own copy is dropped so it cannot stall.
+        let (read_half, write_half) = channel.split();
+        drop(read_half);
+        self.writer = Some(write_half);
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn channel_open_direct_tcpip(
+        &mut self,
+        _channel: Channel<Msg>,
+        _host: &str,
+        _port: u32,
+        _originator: &str,
+        _originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        reply
+            .reject(ChannelOpenFailure::AdministrativelyProhibited)
+            .await;
+        Ok(())
+    }
+
+    async fn tcpip_forward(
+        &mut self,
+        _address: &str,
+        _port: &mut u32,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
+
+    async fn agent_request(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
+
+    async fn x11_request(
+        &mut self,
+        channel: ChannelId,
+        _single: bool,
+        _protocol: &str,
+        _cookie: &str,
+        _screen: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        tracing::debug!(subsystem = name, "subsystem refused");
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        term: &str,
+        cols: u32,
+        rows: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.term.size = clamp_size(cols, rows);
+        self.term.term = Some(term.chars().take(MAX_ENV_VALUE).collect());
+        session.channel_success(channel)?;
+        Ok(())
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let allowed = ALLOWED_ENV.contains(&name) || name.starts_with("LC_");
+        if !allowed || value.len() > MAX_ENV_VALUE {
+            session.channel_failure(channel)?;
+            return Ok(());
+        }
+        match name {
+            "TERM" => self.term.term = Some(value.to_string()),
+            "COLORTERM" => self.term.colorterm = Some(value.to_string()),
+            "NO_COLOR" => self.term.no_color = true,
+            _ => {}
+        }
+        session.channel_success(channel)?;
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let (Some(writer), Some(who)) = (self.writer.take(), self.who.clone()) else {
+            session.channel_failure(channel)?;
+            return Ok(());
+        };
+        session.channel_success(channel)?;
+        let Some(stop) = self.session_stop() else {
+            let limit = self.server.settings.max_sessions_per_user;
+            driver::refuse(
+                writer,
+                &format!("You already have {limit} tack sessions open; close one and try again."),
+            )
+            .await;
+            return Ok(());
+        };
+        let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+        self.input = Some(tx);
+        let protocol = self.server.protocol.clone();
+        let term = self.term.clone();
+        let id = self.id;
+        tokio::spawn(async move {
+            driver::run(protocol, who, writer, rx, term, stop).await;
+            tracing::debug!(connection = id, "session ended");
+        });
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let (Some(writer), Some(Who::Known { caller, .. })) =
+            (self.writer.take(), self.who.clone())
+        else {
+            session.channel_failure(channel)?;
+            return Ok(());
+        };
+        session.channel_success(channel)?;
+        let command = String::from_utf8_lossy(data).into_owned();
+        let protocol = self.server.protocol.clone();
+        tokio::spawn(driver::exec(protocol, caller, command, writer));
+        Ok(())
+    }
+
+    async fn data(
+        &mut self,
+        _channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(input) = &self.input {
+            // A full queue means the session is not keeping up: drop keys rather than grow.
+            let _ = input.try_send(DriverInput::Bytes(data.to_vec()));
+        }
+        Ok(())
+    }
+
+    async fn window_change_request(
+        &mut self,
+        _channel: ChannelId,
+        cols: u32,
+        rows: u32,
+        _pw: u32,
+        _ph: u32,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.term.size = clamp_size(cols, rows);
+        if let Some(input) = &self.input {
+            let _ = input.try_send(DriverInput::Resize(self.term.size));
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.input = None;
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.input = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamp_size;
+
+    #[test]
+    fn hostile_pty_sizes_are_clamped() {
+        assert_eq!(clamp_size(65535, 65535), (500, 200));
+        assert_eq!(clamp_size(0, 0), (1, 1));
+        assert_eq!(clamp_size(80, 24), (80, 24));
+    }
+}

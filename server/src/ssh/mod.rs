@@ -1,0 +1,256 @@
+//! The SSH front: a stock `ssh` client gets the full-screen app (or runs one `tack ctl` command)
+//! as the user its key belongs to. Public keys only; an unknown key may redeem an invite.
+
+mod driver;
+mod handler;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use russh::MethodSet;
+use tack_protocol::{ActivityKind, UserId};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::service::Service;
+use crate::socket::ProtocolServer;
+use crate::socket::limits::PendingHandshakes;
+
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    /// Connections that have not authenticated yet; when full, the oldest is dropped.
+    pub max_unauthenticated: usize,
+    /// Time to authenticate (sshd's LoginGraceTime).
+    pub login_grace: Duration,
+    pub max_auth_attempts: usize,
+    pub max_sessions_per_user: usize,
+    pub idle_timeout: Duration,
+}
+
+impl Default for SshSettings {
+    fn default() -> Self {
+        SshSettings {
+            max_unauthenticated: 100,
+            login_grace: Duration::from_secs(30),
+            max_auth_attempts: 6,
+            max_sessions_per_user: 10,
+            idle_timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// Live sessions, so a removed key or a disabled account can end them at once.
+#[derive(Default)]
+struct Sessions {
+    live: Mutex<HashMap<u64, LiveSession>>,
+}
+
+struct LiveSession {
+    user: UserId,
+    fingerprint: String,
+    stop: CancellationToken,
+}
+
+impl Sessions {
+    fn count_for(&self, user: UserId) -> usize {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|s| s.user == user)
+            .count()
+    }
+
+    fn add(&self, id: u64, session: LiveSession) {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, session);
+    }
+
+    fn remove(&self, id: u64) {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+    }
+
+    fn end_where(&self, matches: impl Fn(&LiveSession) -> bool) {
+        for session in self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            if matches(session) {
+                session.stop.cancel();
+            }
+        }
+    }
+}
+
+pub struct SshServer {
+    service: Arc<Service>,
+    protocol: Arc<ProtocolServer>,
+    config: Arc<russh::server::Config>,
+    settings: SshSettings,
+    pending: PendingHandshakes,
+    sessions: Sessions,
+    next_id: AtomicU64,
+    shutdown: CancellationToken,
+}
+
+impl SshServer {
+    pub fn new(
+        protocol: Arc<ProtocolServer>,
+        host_key_path: &Path,
+        settings: SshSettings,
+    ) -> Result<Arc<SshServer>, tack_keys::HostKeyError> {
+        let host_key = tack_keys::load_or_generate_host_key(host_key_path)?;
+        let config = russh::server::Config {
+            methods: MethodSet::from(
+                &[
+                    russh::MethodKind::PublicKey,
+                    russh::MethodKind::KeyboardInteractive,
+                ][..],
+            ),
+            keys: vec![host_key],
+            nodelay: true,
+            // OpenSSH opens with a `none` probe: answering it at once saves a second per login.
+            auth_rejection_time: Duration::from_secs(2),
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            max_auth_attempts: settings.max_auth_attempts,
+            inactivity_timeout: Some(settings.idle_timeout),
+            keepalive_interval: Some(Duration::from_secs(30)),
+            keepalive_max: 3,
+            ..Default::default()
+        };
+        Ok(Arc::new(SshServer {
+            service: protocol.service().clone(),
+            protocol,
+            config: Arc::new(config),
+            pending: PendingHandshakes::new(settings.max_unauthenticated),
+            settings,
+            sessions: Sessions::default(),
+            next_id: AtomicU64::new(1),
+            shutdown: CancellationToken::new(),
+        }))
+    }
+
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Accepts until shutdown; an accept error never ends the loop.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        tokio::spawn(self.clone().watch_revocations());
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let accepted = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, addr)) => {
+                    backoff = Duration::from_millis(10);
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(self.clone().connection(stream, addr));
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, backoff_ms = backoff.as_millis() as u64, "ssh accept failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let evicted = self.pending.enter(id);
+        let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Login grace: a connection that has not authenticated in time is dropped.
+        let grace = {
+            let (evicted, authenticated, limit) = (
+                evicted.clone(),
+                authenticated.clone(),
+                self.settings.login_grace,
+            );
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                if !authenticated.load(Ordering::Acquire) {
+                    evicted.cancel();
+                }
+            })
+        };
+        let handler = handler::Connection::new(self.clone(), id, peer, authenticated);
+        let stop = evicted.clone();
+        let outcome = tokio::select! {
+            _ = stop.cancelled() => Ok(()),
+            _ = self.shutdown.cancelled() => Ok(()),
+            result = async {
+                let session = russh::server::run_stream(self.config.clone(), stream, handler).await?;
+                session.await
+            } => result,
+        };
+        grace.abort();
+        self.pending.leave(id);
+        self.sessions.remove(id);
+        if let Err(err) = outcome {
+            tracing::debug!(connection = id, %peer, error = %err, "ssh connection ended with an error");
+        }
+    }
+
+    /// Removing a key ends its live sessions; disabling an account ends all of that user's.
+    async fn watch_revocations(self: Arc<Self>) {
+        let mut events = self.service.subscribe_bus();
+        loop {
+            match events.recv().await {
+                Ok(event) => match event.activity.kind {
+                    ActivityKind::KeyRemoved => {
+                        let fingerprint = event.activity.subject.clone();
+                        self.sessions.end_where(|s| s.fingerprint == fingerprint);
+                    }
+                    ActivityKind::UserUpdated => {
+                        let handle = event.activity.subject.trim_start_matches('@').to_string();
+                        let disabled = event
+                            .activity
+                            .changes
+                            .iter()
+                            .any(|c| c.field == "disabled" && c.after == "true");
+                        if disabled && let Ok(user) = self.service_user(&handle).await {
+                            self.sessions.end_where(|s| s.user == user);
+                        }
+                    }
+                    _ => {}
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    async fn service_user(&self, handle: &str) -> Result<UserId, tack_protocol::ApiError> {
+        let ResponseBody::Users(users) = self
+            .service
+            .handle(
+                &crate::service::Caller::Console,
+                tack_protocol::Request::ListUsers,
+            )
+            .await?
+        else {
+            return Err(tack_protocol::ApiError::internal("unexpected answer"));
+        };
+        users
+            .into_iter()
+            .find(|u| u.handle == handle)
+            .map(|u| u.id)
+            .ok_or_else(|| tack_protocol::ApiError::not_found(handle.to_string()))
+    }
+}
+
+use tack_protocol::ResponseBody;

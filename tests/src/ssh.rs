@@ -1,0 +1,182 @@
+//! An SSH client for tests, as a person's terminal would be: a pty, the bytes fed into a `vt100`
+//! screen, and waits for text with a deadline that print the screen when they fail.
+
+use std::num::NonZeroU16;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use russh::client::{self, Handle, KeyboardInteractiveAuthResponse};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
+
+pub struct AcceptAnyHostKey;
+
+impl client::Handler for AcceptAnyHostKey {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+pub fn new_key() -> PrivateKey {
+    PrivateKey::random(&mut rand::rng(), russh::keys::Algorithm::Ed25519).unwrap()
+}
+
+pub fn authorized_line(key: &PrivateKey) -> String {
+    key.public_key().to_openssh().unwrap()
+}
+
+pub async fn connect(addr: &str) -> Handle<AcceptAnyHostKey> {
+    let config = Arc::new(client::Config::default());
+    client::connect(config, addr, AcceptAnyHostKey)
+        .await
+        .unwrap()
+}
+
+/// Logs in with `key`; true if the server accepted it.
+pub async fn login(handle: &mut Handle<AcceptAnyHostKey>, key: &PrivateKey) -> bool {
+    let key = PrivateKeyWithHashAlg::new(Arc::new(key.clone()), None);
+    handle
+        .authenticate_publickey("tack", key)
+        .await
+        .unwrap()
+        .success()
+}
+
+/// Offers `key` (unknown to the server), then answers the invite prompt with `code`.
+pub async fn login_with_invite(
+    handle: &mut Handle<AcceptAnyHostKey>,
+    key: &PrivateKey,
+    code: &str,
+) -> bool {
+    assert!(!login(handle, key).await, "the key should be unknown");
+    let mut answer = handle
+        .authenticate_keyboard_interactive_start("tack", None)
+        .await
+        .unwrap();
+    loop {
+        match answer {
+            KeyboardInteractiveAuthResponse::Success => return true,
+            KeyboardInteractiveAuthResponse::Failure { .. } => return false,
+            KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                assert!(
+                    prompts
+                        .iter()
+                        .any(|p| p.prompt.contains("Invite code") && !p.echo),
+                    "{prompts:?}"
+                );
+                answer = handle
+                    .authenticate_keyboard_interactive_respond(vec![code.to_string()])
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+pub struct Terminal {
+    pub screen: vt100::Parser,
+    reader: ChannelReadHalf,
+    writer: ChannelWriteHalf<client::Msg>,
+    pub bytes_received: usize,
+}
+
+impl Terminal {
+    /// Opens a session with a pty of `cols`×`rows` and starts the shell.
+    pub async fn open(handle: &Handle<AcceptAnyHostKey>, cols: u32, rows: u32) -> Terminal {
+        let channel = handle.channel_open_session().await.unwrap();
+        channel
+            .request_pty(true, "xterm-256color", cols, rows, 0, 0, &[])
+            .await
+            .unwrap();
+        channel.request_shell(true).await.unwrap();
+        let (reader, writer) = channel.split();
+        let screen = vt100::Parser::new(nz(rows.min(200) as u16), nz(cols.min(500) as u16), 0);
+        Terminal {
+            screen,
+            reader,
+            writer,
+            bytes_received: 0,
+        }
+    }
+
+    pub async fn type_text(&self, text: &str) {
+        self.writer
+            .data_bytes(text.as_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+
+    pub async fn resize(&mut self, cols: u32, rows: u32) {
+        self.writer.window_change(cols, rows, 0, 0).await.unwrap();
+        self.screen.set_size(nz(rows as u16), nz(cols as u16));
+    }
+
+    pub fn contents(&self) -> String {
+        self.screen.screen().contents()
+    }
+
+    /// Reads until the screen shows `text`; panics with the screen after `timeout`.
+    pub async fn wait_for(&mut self, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.contents().contains(text) {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(remaining, self.reader.wait()).await {
+                Ok(Some(ChannelMsg::Data { data })) => {
+                    self.bytes_received += data.len();
+                    self.screen.process(&data);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => panic!(
+                    "the session closed before showing {text:?}; screen:\n{}",
+                    self.contents()
+                ),
+                Err(_) => panic!(
+                    "timed out waiting for {text:?}; screen:\n{}",
+                    self.contents()
+                ),
+            }
+        }
+    }
+
+    /// Reads whatever arrives within `window`.
+    pub async fn settle(&mut self, window: Duration) {
+        while let Ok(Some(msg)) = tokio::time::timeout(window, self.reader.wait()).await {
+            if let ChannelMsg::Data { data } = msg {
+                self.bytes_received += data.len();
+                self.screen.process(&data);
+            }
+        }
+    }
+}
+
+fn nz(value: u16) -> NonZeroU16 {
+    NonZeroU16::new(value.max(1)).unwrap_or(NonZeroU16::MIN)
+}
+
+/// Runs `command` over an exec channel; returns (exit status, stdout, stderr).
+pub async fn exec(handle: &Handle<AcceptAnyHostKey>, command: &str) -> (u32, String, String) {
+    let mut channel = handle.channel_open_session().await.unwrap();
+    channel.exec(true, command).await.unwrap();
+    let (mut status, mut out, mut err) = (None, Vec::new(), Vec::new());
+    while let Some(msg) = tokio::time::timeout(Duration::from_secs(20), channel.wait())
+        .await
+        .unwrap()
+    {
+        match msg {
+            ChannelMsg::Data { data } => out.extend_from_slice(&data),
+            ChannelMsg::ExtendedData { data, ext: 1 } => err.extend_from_slice(&data),
+            ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+            _ => {}
+        }
+    }
+    (
+        status.unwrap_or(u32::MAX),
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}

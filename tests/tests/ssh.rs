@@ -1,0 +1,194 @@
+//! The SSH front end to end: a russh client with a pty against a real `tack serve`, the screen
+//! read with vt100.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use tack_protocol::{Request, ResponseBody};
+use tack_tests::TestServer;
+use tack_tests::ssh::{self, Terminal};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A server with alice (who owns TACK, with two issues assigned to her) and her SSH key.
+async fn team() -> (TestServer, russh::keys::PrivateKey) {
+    let server = TestServer::start(BIN);
+    let key = ssh::new_key();
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    ok(server.ctl(&["user", "create", "alice", "--name", "Alice"]));
+    ok(server.ctl(&["key", "add", &ssh::authorized_line(&key), "--user", "alice"]));
+    ok(server.ctl(&["project", "create", "TACK", "Tack"]));
+    ok(server.ctl(&["project", "member", "TACK", "alice", "owner"]));
+    ok(server.ctl(&[
+        "issue",
+        "create",
+        "TACK",
+        "Crash on resize",
+        "--assignee",
+        "alice",
+        "--priority",
+        "high",
+    ]));
+    ok(server.ctl(&[
+        "issue",
+        "create",
+        "TACK",
+        "Invite flow",
+        "--assignee",
+        "alice",
+    ]));
+    (server, key)
+}
+
+#[tokio::test]
+async fn a_known_key_sees_its_issues_and_moves_a_card_that_another_session_sees() {
+    let (server, key) = team().await;
+    let mut first = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut first, &key).await);
+    let mut one = Terminal::open(&first, 80, 24).await;
+    one.wait_for("My open issues · 2", WAIT).await;
+    one.wait_for("Crash on resize", WAIT).await;
+
+    let mut second = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut second, &key).await);
+    let mut two = Terminal::open(&second, 120, 40).await;
+    two.wait_for("Projects · 1", WAIT).await;
+    for term in [&one, &two] {
+        term.type_text("\t").await;
+        term.type_text("\r").await;
+    }
+    one.wait_for("Todo · 2", WAIT).await;
+    two.wait_for("Todo · 2", WAIT).await;
+
+    // Move the first card to In Progress in one session; the other shows it without asking.
+    one.type_text("L").await;
+    one.wait_for("In Progress · 1", WAIT).await;
+    two.wait_for("In Progress · 1", WAIT).await;
+    let card_move = two.bytes_received;
+    assert!(card_move > 0);
+
+    // Create an issue with the keyboard.
+    one.type_text("c").await;
+    one.wait_for("New issue in", WAIT).await;
+    one.type_text("Typed in the TUI\r").await;
+    two.wait_for("Typed in the TUI", WAIT).await;
+    let console = server.console().await;
+    let listed = console
+        .request(Request::ListIssues {
+            project: Some("TACK".into()),
+            filter: Default::default(),
+        })
+        .await
+        .unwrap();
+    let ResponseBody::Issues(issues) = listed else {
+        panic!()
+    };
+    assert!(issues.iter().any(|i| i.title == "Typed in the TUI"));
+
+    // Resize: the board redraws for the new size.
+    one.resize(100, 30).await;
+    one.type_text("r").await;
+    one.settle(Duration::from_millis(500)).await;
+    assert!(one.contents().contains("Todo"), "{}", one.contents());
+
+    // q leaves, and the session ends cleanly.
+    one.type_text("q").await;
+}
+
+#[tokio::test]
+async fn an_invite_registers_a_new_key_and_a_wrong_code_is_refused() {
+    let server = TestServer::start(BIN);
+    let code = server.invite.clone().unwrap();
+    let key = ssh::new_key();
+
+    let mut wrong = ssh::connect(&server.ssh).await;
+    assert!(
+        !ssh::login_with_invite(&mut wrong, &key, "AAAAAA-AAAA-AAAA-AAAA-AAAA-AAAA").await,
+        "a wrong code is refused"
+    );
+
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login_with_invite(&mut handle, &key, &code).await);
+    let mut term = Terminal::open(&handle, 80, 24).await;
+    term.wait_for("Welcome to tack", WAIT).await;
+    term.type_text("newbie\r").await;
+    term.type_text("New Person\r").await;
+    term.wait_for("@newbie", WAIT).await;
+    term.wait_for("My open issues", WAIT).await;
+
+    // The key is now theirs: the next login needs no code.
+    let mut again = ssh::connect(&server.ssh).await;
+    assert!(
+        ssh::login(&mut again, &key).await,
+        "the registered key logs in"
+    );
+    let (status, out, _) = ssh::exec(&again, "whoami").await;
+    assert_eq!(status, 0);
+    assert!(out.contains("@newbie"), "{out}");
+}
+
+/// `ssh host COMMAND`: a connection of its own, as OpenSSH makes one.
+async fn ssh_exec(
+    server: &TestServer,
+    key: &russh::keys::PrivateKey,
+    command: &str,
+) -> (u32, String, String) {
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, key).await);
+    ssh::exec(&handle, command).await
+}
+
+#[tokio::test]
+async fn exec_runs_ctl_commands_as_the_key_owner() {
+    let (server, key) = team().await;
+    let (status, out, err) = ssh_exec(&server, &key, "issue list TACK --json").await;
+    assert_eq!(status, 0, "{err}");
+    let issues: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(issues.as_array().unwrap().len(), 2);
+    let (status, out, _) = ssh_exec(
+        &server,
+        &key,
+        "issue create TACK 'From ssh exec' --priority urgent",
+    )
+    .await;
+    assert_eq!(status, 0);
+    assert!(out.contains("TACK-3  From ssh exec"), "{out}");
+    let (status, _, err) = ssh_exec(&server, &key, "user create mallory").await;
+    assert_eq!(status, 1, "alice is no admin");
+    assert!(err.contains("forbidden"), "{err}");
+    let (status, _, err) = ssh_exec(&server, &key, "frobnicate").await;
+    assert_eq!(status, 2);
+    assert!(err.contains("frobnicate"), "{err}");
+    // One session channel per connection.
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    let _ = ssh::exec(&handle, "whoami").await;
+    assert!(handle.channel_open_session().await.is_err());
+}
+
+#[tokio::test]
+async fn hostile_sizes_and_requests_are_contained() {
+    let (server, key) = team().await;
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    // A 65535×65535 pty is clamped, not allocated.
+    let mut term = Terminal::open(&handle, 65535, 65535).await;
+    term.wait_for("My open issues", WAIT).await;
+    // Port forwarding is refused.
+    assert!(
+        handle
+            .channel_open_direct_tcpip("127.0.0.1", 22, "127.0.0.1", 5000)
+            .await
+            .is_err()
+    );
+    // An unknown key without an invite gets nothing.
+    let mut stranger = ssh::connect(&server.ssh).await;
+    assert!(!ssh::login(&mut stranger, &ssh::new_key()).await);
+}
