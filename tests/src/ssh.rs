@@ -83,6 +83,8 @@ pub struct Terminal {
     reader: ChannelReadHalf,
     writer: ChannelWriteHalf<client::Msg>,
     pub bytes_received: usize,
+    /// Every byte the server sent, for checks on the raw stream.
+    pub raw: Vec<u8>,
 }
 
 impl Terminal {
@@ -101,6 +103,7 @@ impl Terminal {
             reader,
             writer,
             bytes_received: 0,
+            raw: Vec::new(),
         }
     }
 
@@ -128,6 +131,7 @@ impl Terminal {
             match tokio::time::timeout(remaining, self.reader.wait()).await {
                 Ok(Some(ChannelMsg::Data { data })) => {
                     self.bytes_received += data.len();
+                    self.raw.extend_from_slice(&data);
                     self.screen.process(&data);
                 }
                 Ok(Some(_)) => {}
@@ -148,6 +152,7 @@ impl Terminal {
         while let Ok(Some(msg)) = tokio::time::timeout(window, self.reader.wait()).await {
             if let ChannelMsg::Data { data } = msg {
                 self.bytes_received += data.len();
+                self.raw.extend_from_slice(&data);
                 self.screen.process(&data);
             }
         }

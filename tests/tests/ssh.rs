@@ -192,3 +192,80 @@ async fn hostile_sizes_and_requests_are_contained() {
     let mut stranger = ssh::connect(&server.ssh).await;
     assert!(!ssh::login(&mut stranger, &ssh::new_key()).await);
 }
+
+#[tokio::test]
+async fn escape_sequences_in_user_text_never_reach_another_terminal() {
+    let (server, key) = team().await;
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    let mut term = Terminal::open(&handle, 120, 40).await;
+    term.wait_for("My open issues · 2", WAIT).await;
+    term.type_text("\t\r").await;
+    term.wait_for("Todo · 2", WAIT).await;
+    let before = term.bytes_received;
+    // OSC 52 (clipboard), OSC 0 (title), a CSI clear and a bidi override, in a title and a comment.
+    let evil = "pwn\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;owned\u{7}\u{1b}[2J\u{202e}txt.exe";
+    let console = server.console().await;
+    let created = console
+        .request(Request::CreateIssue(tack_protocol::NewIssue {
+            project: "TACK".into(),
+            title: evil.into(),
+            description: evil.into(),
+            state: None,
+            priority: tack_protocol::Priority::None,
+            assignees: vec![],
+            labels: vec![],
+            estimate: None,
+            due: None,
+            parent: None,
+        }))
+        .await
+        .unwrap();
+    let ResponseBody::Issue(issue) = created else {
+        panic!()
+    };
+    console
+        .request(Request::AddComment {
+            issue: issue.key.clone(),
+            body: evil.into(),
+        })
+        .await
+        .unwrap();
+    term.wait_for("pwn]52;c;ZXZpbA==]0;owned[2J", WAIT).await;
+    let screen = term.contents();
+    assert!(!screen.contains('\u{202e}'), "{screen}");
+    let stream = &term.raw[before..];
+    let contains = |needle: &[u8]| stream.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        !contains(b"\x1b]52"),
+        "no clipboard write reached the terminal"
+    );
+    assert!(
+        !contains(b"\x1b]0;"),
+        "no title change reached the terminal"
+    );
+    assert!(
+        !contains("\u{202e}".as_bytes()),
+        "no bidi override reached the terminal"
+    );
+}
+
+#[tokio::test]
+async fn idle_unauthenticated_connections_do_not_lock_out_a_real_login() {
+    let (server, key) = team().await;
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(tokio::net::TcpStream::connect(&server.ssh).await.unwrap());
+    }
+    let started = std::time::Instant::now();
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    let mut term = Terminal::open(&handle, 80, 24).await;
+    term.wait_for("My open issues", WAIT).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "logging in took {:?}",
+        started.elapsed()
+    );
+    drop(idle);
+}
