@@ -77,6 +77,11 @@ impl InputParser {
         events
     }
 
+    /// Bytes held back, waiting for the rest of a sequence.
+    pub fn buffered(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Whether a lone ESC is waiting: the driver calls `flush_escape` if nothing follows soon.
     pub fn waiting_for_escape(&self) -> bool {
         self.pending == b"\x1b"
