@@ -34,7 +34,69 @@ pub enum Command {
 pub enum Screen {
     Home,
     Board,
+    List,
     Detail,
+}
+
+/// What the list view sorts by; `o` moves to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    State,
+    Priority,
+    Key,
+    Updated,
+    Title,
+}
+
+impl SortKey {
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::State => SortKey::Priority,
+            SortKey::Priority => SortKey::Key,
+            SortKey::Key => SortKey::Updated,
+            SortKey::Updated => SortKey::Title,
+            SortKey::Title => SortKey::State,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::State => "state",
+            SortKey::Priority => "priority",
+            SortKey::Key => "key",
+            SortKey::Updated => "updated",
+            SortKey::Title => "title",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ListView {
+    pub row: usize,
+    pub sort: SortKey,
+    /// Keys picked for a bulk change.
+    pub selected: std::collections::BTreeSet<String>,
+}
+
+/// Typing into a one-line field.
+fn edit(text: &mut String, code: KeyCode) {
+    match code {
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) if text.chars().count() < 2000 => text.push(c),
+        _ => {}
+    }
+}
+
+/// Moving through a list of `len` entries.
+fn step(selected: usize, len: usize, code: KeyCode) -> usize {
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => (selected + 1).min(len.saturating_sub(1)),
+        _ => selected,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +107,7 @@ pub enum Pane {
 
 /// What an answer is for.
 #[derive(Debug, Clone)]
-enum Pending {
+pub(crate) enum Pending {
     Projects,
     MyIssues,
     Users,
@@ -58,6 +120,7 @@ enum Pending {
 
 #[derive(Debug, Clone)]
 pub enum Prompt {
+    Filter,
     NewIssue { state: String },
     Comment { issue: String },
     Title { issue: String, version: u64 },
@@ -65,9 +128,9 @@ pub enum Prompt {
 
 #[derive(Debug, Clone)]
 pub enum Picker {
-    State { issue: String },
-    Priority { issue: String },
-    Assignee { issue: String },
+    State { issues: Vec<String> },
+    Priority { issues: Vec<String> },
+    Assignee { issues: Vec<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +143,10 @@ pub enum Overlay {
     Pick {
         picker: Picker,
         options: Vec<(String, String)>,
+        selected: usize,
+    },
+    Palette {
+        query: String,
         selected: usize,
     },
 }
@@ -118,6 +185,8 @@ pub struct App {
     pub home_row: usize,
     pub board: Option<BoardState>,
     pub detail: Option<DetailState>,
+    pub list: ListView,
+    pub filter: crate::filter::Filter,
     pending: HashMap<u64, Pending>,
     next_token: u64,
 }
@@ -139,6 +208,8 @@ impl App {
             home_row: 0,
             board: None,
             detail: None,
+            list: ListView::default(),
+            filter: crate::filter::Filter::default(),
             pending: HashMap::new(),
             next_token: 1,
         }
@@ -172,7 +243,7 @@ impl App {
         self.next_token
     }
 
-    fn send(&mut self, pending: Pending, request: Request) -> Command {
+    pub(crate) fn send(&mut self, pending: Pending, request: Request) -> Command {
         let token = self.token();
         self.pending.insert(token, pending);
         Command::Send { token, request }
@@ -222,6 +293,7 @@ impl App {
         match self.screen {
             Screen::Home => Scope::Home,
             Screen::Board => Scope::Board,
+            Screen::List => Scope::List,
             Screen::Detail => Scope::Detail,
         }
     }
@@ -297,19 +369,13 @@ impl App {
             Overlay::Input { prompt, mut text } => match key.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => self.submit(prompt, text),
-                KeyCode::Backspace => {
-                    text.pop();
-                    self.overlay = Some(Overlay::Input { prompt, text });
-                    Vec::new()
-                }
-                KeyCode::Char(c) => {
-                    if text.chars().count() < 2000 {
-                        text.push(c);
+                code => {
+                    edit(&mut text, code);
+                    if matches!(prompt, Prompt::Filter) {
+                        // The filter narrows the view as you type.
+                        self.filter.text = text.clone();
+                        self.clamp_cursors();
                     }
-                    self.overlay = Some(Overlay::Input { prompt, text });
-                    Vec::new()
-                }
-                _ => {
                     self.overlay = Some(Overlay::Input { prompt, text });
                     Vec::new()
                 }
@@ -324,25 +390,8 @@ impl App {
                     Some((value, _)) => self.pick(picker, value.clone()),
                     None => Vec::new(),
                 },
-                KeyCode::Up | KeyCode::Char('k') => {
-                    selected = selected.saturating_sub(1);
-                    self.overlay = Some(Overlay::Pick {
-                        picker,
-                        options,
-                        selected,
-                    });
-                    Vec::new()
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    selected = (selected + 1).min(options.len().saturating_sub(1));
-                    self.overlay = Some(Overlay::Pick {
-                        picker,
-                        options,
-                        selected,
-                    });
-                    Vec::new()
-                }
-                _ => {
+                code => {
+                    selected = step(selected, options.len(), code);
                     self.overlay = Some(Overlay::Pick {
                         picker,
                         options,
@@ -351,15 +400,75 @@ impl App {
                     Vec::new()
                 }
             },
+            Overlay::Palette {
+                mut query,
+                mut selected,
+            } => {
+                let found = crate::palette::matching(&self.palette_items(), &query);
+                match key.code {
+                    KeyCode::Esc => Vec::new(),
+                    KeyCode::Enter => match found.get(selected) {
+                        Some(item) => self.run_palette(item.entry.clone()),
+                        None => Vec::new(),
+                    },
+                    KeyCode::Up | KeyCode::Down => {
+                        selected = step(selected, found.len(), key.code);
+                        self.overlay = Some(Overlay::Palette { query, selected });
+                        Vec::new()
+                    }
+                    code => {
+                        edit(&mut query, code);
+                        self.overlay = Some(Overlay::Palette { query, selected: 0 });
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn palette_items(&self) -> Vec<crate::palette::PaletteItem> {
+        let projects: Vec<(String, String)> = self
+            .projects
+            .iter()
+            .map(|p| (p.key.clone(), p.name.clone()))
+            .collect();
+        crate::palette::items(self.scope(), &projects)
+    }
+
+    fn run_palette(&mut self, entry: crate::palette::Entry) -> Vec<Command> {
+        use crate::palette::Entry;
+        match entry {
+            Entry::Action(action) => self.on_action(action),
+            Entry::Filter => {
+                self.overlay = Some(Overlay::Input {
+                    prompt: Prompt::Filter,
+                    text: self.filter.text.clone(),
+                });
+                Vec::new()
+            }
+            Entry::OpenList => {
+                self.go(Screen::List);
+                Vec::new()
+            }
+            Entry::OpenBoard(key) => match self.projects.iter().find(|p| p.key == key).cloned() {
+                Some(project) => self.open_board(project),
+                None => Vec::new(),
+            },
         }
     }
 
     fn submit(&mut self, prompt: Prompt, text: String) -> Vec<Command> {
         let text = text.trim().to_string();
+        if let Prompt::Filter = prompt {
+            self.filter.text = text;
+            self.clamp_cursors();
+            return Vec::new();
+        }
         if text.is_empty() {
             return Vec::new();
         }
         match prompt {
+            Prompt::Filter => Vec::new(),
             Prompt::NewIssue { state } => {
                 let Some(board) = &self.board else {
                     return Vec::new();
@@ -399,46 +508,63 @@ impl App {
         }
     }
 
+    /// The issue with `key`, as the open screens have it.
+    pub fn find_issue(&self, key: &str) -> Option<&Issue> {
+        self.detail_issue().filter(|i| i.key == key).or_else(|| {
+            self.board
+                .as_ref()
+                .and_then(|b| b.issues.iter().find(|i| i.key == key))
+        })
+    }
+
+    /// One change per picked issue (a bulk change from the list is several).
     fn pick(&mut self, picker: Picker, value: String) -> Vec<Command> {
-        let request = match picker {
-            Picker::State { issue } => Request::MoveIssue {
-                key: issue,
-                state: value,
-            },
-            Picker::Priority { issue } => {
+        let requests: Vec<Request> = match picker {
+            Picker::State { issues } => issues
+                .into_iter()
+                .map(|key| Request::MoveIssue {
+                    key,
+                    state: value.clone(),
+                })
+                .collect(),
+            Picker::Priority { issues } => {
                 let priority = value.parse().unwrap_or(Priority::None);
-                let version = self.detail_issue().map_or(0, |i| i.version);
-                Request::UpdateIssue {
-                    key: issue,
-                    version,
-                    patch: IssuePatch {
-                        priority: Some(priority),
-                        ..Default::default()
-                    },
-                }
+                issues
+                    .into_iter()
+                    .map(|key| {
+                        let version = self.find_issue(&key).map_or(0, |i| i.version);
+                        Request::UpdateIssue {
+                            key,
+                            version,
+                            patch: IssuePatch {
+                                priority: Some(priority),
+                                ..Default::default()
+                            },
+                        }
+                    })
+                    .collect()
             }
-            Picker::Assignee { issue } => {
-                let assigned = self.detail_issue().is_some_and(|i| {
-                    i.assignees
-                        .iter()
-                        .any(|id| self.users.get(id).is_some_and(|u| u.handle == value))
-                });
-                if assigned {
-                    Request::AssignIssue {
-                        key: issue,
-                        add: Vec::new(),
-                        remove: vec![value],
-                    }
-                } else {
-                    Request::AssignIssue {
-                        key: issue,
-                        add: vec![value],
-                        remove: Vec::new(),
-                    }
-                }
-            }
+            Picker::Assignee { issues } => issues
+                .into_iter()
+                .map(|key| {
+                    let assigned = self.find_issue(&key).is_some_and(|i| {
+                        i.assignees
+                            .iter()
+                            .any(|id| self.users.get(id).is_some_and(|u| u.handle == value))
+                    });
+                    let (add, remove) = if assigned {
+                        (Vec::new(), vec![value.clone()])
+                    } else {
+                        (vec![value.clone()], Vec::new())
+                    };
+                    Request::AssignIssue { key, add, remove }
+                })
+                .collect(),
         };
-        vec![self.send(Pending::Change, request)]
+        requests
+            .into_iter()
+            .map(|request| self.send(Pending::Change, request))
+            .collect()
     }
 
     pub fn detail_issue(&self) -> Option<&Issue> {
@@ -459,11 +585,14 @@ impl App {
                 Vec::new()
             }
             Action::Refresh => self.refresh(),
-            _ => match self.screen {
-                Screen::Home => self.home_action(action),
-                Screen::Board => self.board_action(action),
-                Screen::Detail => self.detail_action(action),
-            },
+            Action::Palette => {
+                self.overlay = Some(Overlay::Palette {
+                    query: String::new(),
+                    selected: 0,
+                });
+                Vec::new()
+            }
+            _ => self.screen_action(action),
         }
     }
 
@@ -508,7 +637,7 @@ impl App {
         ]
     }
 
-    fn open_issue(&mut self, key: String) -> Vec<Command> {
+    pub(crate) fn open_issue(&mut self, key: String) -> Vec<Command> {
         self.detail = Some(DetailState {
             key: key.clone(),
             issue: None,
@@ -519,7 +648,7 @@ impl App {
         self.detail_requests(key)
     }
 
-    fn open_board(&mut self, project: Project) -> Vec<Command> {
+    pub(crate) fn open_board(&mut self, project: Project) -> Vec<Command> {
         let key = project.key.clone();
         self.board = Some(BoardState {
             project,
@@ -529,256 +658,6 @@ impl App {
         });
         self.go(Screen::Board);
         vec![self.board_request(key)]
-    }
-
-    fn home_action(&mut self, action: Action) -> Vec<Command> {
-        let len = match self.pane {
-            Pane::Issues => self.my_issues.len(),
-            Pane::Projects => self.projects.len(),
-        };
-        match action {
-            Action::Up => self.home_row = self.home_row.saturating_sub(1),
-            Action::Down => self.home_row = (self.home_row + 1).min(len.saturating_sub(1)),
-            Action::SwitchPane => {
-                self.pane = if self.pane == Pane::Issues {
-                    Pane::Projects
-                } else {
-                    Pane::Issues
-                };
-                self.home_row = 0;
-            }
-            Action::Open => match self.pane {
-                Pane::Issues => {
-                    if let Some(issue) = self.my_issues.get(self.home_row) {
-                        return self.open_issue(issue.key.clone());
-                    }
-                }
-                Pane::Projects => {
-                    if let Some(project) = self.projects.get(self.home_row).cloned() {
-                        return self.open_board(project);
-                    }
-                }
-            },
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    /// The issues of one board column, in rank order.
-    pub fn column(&self, index: usize) -> Vec<&Issue> {
-        let Some(board) = &self.board else {
-            return Vec::new();
-        };
-        let Some(state) = board.project.states.get(index) else {
-            return Vec::new();
-        };
-        let mut issues: Vec<&Issue> = board
-            .issues
-            .iter()
-            .filter(|i| i.state == state.id)
-            .collect();
-        issues.sort_by(|a, b| a.rank.cmp(&b.rank).then(a.id.cmp(&b.id)));
-        issues
-    }
-
-    pub fn selected_card(&self) -> Option<&Issue> {
-        let board = self.board.as_ref()?;
-        self.column(board.column).get(board.row).copied()
-    }
-
-    fn board_action(&mut self, action: Action) -> Vec<Command> {
-        let Some(board) = &self.board else {
-            return Vec::new();
-        };
-        let columns = board.project.states.len();
-        let (column, row) = (board.column, board.row);
-        let rows = self.column(column).len();
-        let selected = self.selected_card().map(|i| i.key.clone());
-        let mut out = Vec::new();
-        match action {
-            Action::Left => self.set_cursor(column.saturating_sub(1), row),
-            Action::Right => self.set_cursor((column + 1).min(columns.saturating_sub(1)), row),
-            Action::Up => self.set_cursor(column, row.saturating_sub(1)),
-            Action::Down => self.set_cursor(column, (row + 1).min(rows.saturating_sub(1))),
-            Action::Open => {
-                if let Some(key) = selected {
-                    return self.open_issue(key);
-                }
-            }
-            Action::MoveLeft | Action::MoveRight => {
-                let target = if action == Action::MoveLeft {
-                    column.checked_sub(1)
-                } else {
-                    Some(column + 1).filter(|c| *c < columns)
-                };
-                if let (Some(key), Some(target)) = (selected, target) {
-                    let state = self
-                        .board
-                        .as_ref()
-                        .and_then(|b| b.project.states.get(target))
-                        .map(|s| s.name.clone());
-                    if let Some(state) = state {
-                        out.push(self.send(Pending::Change, Request::MoveIssue { key, state }));
-                        self.set_cursor(target, usize::MAX);
-                    }
-                }
-            }
-            Action::RankUp | Action::RankDown => {
-                let cards: Vec<String> =
-                    self.column(column).iter().map(|i| i.key.clone()).collect();
-                if let Some(key) = selected {
-                    let request = if action == Action::RankUp && row > 0 {
-                        Some(Request::RankIssue {
-                            key,
-                            after: None,
-                            before: Some(cards[row - 1].clone()),
-                        })
-                    } else if action == Action::RankDown && row + 1 < cards.len() {
-                        Some(Request::RankIssue {
-                            key,
-                            after: Some(cards[row + 1].clone()),
-                            before: None,
-                        })
-                    } else {
-                        None
-                    };
-                    if let Some(request) = request {
-                        out.push(self.send(Pending::Change, request));
-                        let next = if action == Action::RankUp {
-                            row - 1
-                        } else {
-                            row + 1
-                        };
-                        self.set_cursor(column, next);
-                    }
-                }
-            }
-            Action::Create => {
-                let state = self
-                    .board
-                    .as_ref()
-                    .and_then(|b| b.project.states.get(column))
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default();
-                self.overlay = Some(Overlay::Input {
-                    prompt: Prompt::NewIssue { state },
-                    text: String::new(),
-                });
-            }
-            _ => {}
-        }
-        out
-    }
-
-    fn set_cursor(&mut self, column: usize, row: usize) {
-        let rows = self.column(column).len();
-        if let Some(board) = &mut self.board {
-            board.column = column;
-            board.row = row.min(rows.saturating_sub(1));
-        }
-    }
-
-    fn detail_action(&mut self, action: Action) -> Vec<Command> {
-        let Some(issue) = self.detail_issue().cloned() else {
-            return Vec::new();
-        };
-        match action {
-            Action::Down => {
-                if let Some(detail) = &mut self.detail {
-                    detail.scroll = detail.scroll.saturating_add(1);
-                }
-            }
-            Action::Up => {
-                if let Some(detail) = &mut self.detail {
-                    detail.scroll = detail.scroll.saturating_sub(1);
-                }
-            }
-            Action::Comment => {
-                self.overlay = Some(Overlay::Input {
-                    prompt: Prompt::Comment { issue: issue.key },
-                    text: String::new(),
-                })
-            }
-            Action::EditTitle => {
-                self.overlay = Some(Overlay::Input {
-                    prompt: Prompt::Title {
-                        issue: issue.key,
-                        version: issue.version,
-                    },
-                    text: issue.title,
-                })
-            }
-            Action::SetState => {
-                let options = self
-                    .project_of(&issue)
-                    .map(|p| {
-                        p.states
-                            .iter()
-                            .map(|s| (s.name.clone(), s.name.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let selected = self
-                    .project_of(&issue)
-                    .and_then(|p| p.states.iter().position(|s| s.id == issue.state))
-                    .unwrap_or(0);
-                self.overlay = Some(Overlay::Pick {
-                    picker: Picker::State { issue: issue.key },
-                    options,
-                    selected,
-                });
-            }
-            Action::SetPriority => {
-                let all = [
-                    Priority::None,
-                    Priority::Low,
-                    Priority::Medium,
-                    Priority::High,
-                    Priority::Urgent,
-                ];
-                let options = all.iter().map(|p| (p.to_string(), p.to_string())).collect();
-                let selected = all.iter().position(|p| *p == issue.priority).unwrap_or(0);
-                self.overlay = Some(Overlay::Pick {
-                    picker: Picker::Priority { issue: issue.key },
-                    options,
-                    selected,
-                });
-            }
-            Action::Assign => {
-                let mut users: Vec<&User> = self.users.values().filter(|u| !u.disabled).collect();
-                users.sort_by(|a, b| a.handle.cmp(&b.handle));
-                let options = users
-                    .iter()
-                    .map(|u| {
-                        let mark = if issue.assignees.contains(&u.id) {
-                            "✓ "
-                        } else {
-                            "  "
-                        };
-                        (
-                            u.handle.clone(),
-                            format!("{mark}@{} {}", u.handle, u.display_name),
-                        )
-                    })
-                    .collect();
-                self.overlay = Some(Overlay::Pick {
-                    picker: Picker::Assignee { issue: issue.key },
-                    options,
-                    selected: 0,
-                });
-            }
-            Action::Close => {
-                let closed = issue.closed_at.is_some();
-                let request = if closed {
-                    Request::ReopenIssue { key: issue.key }
-                } else {
-                    Request::CloseIssue { key: issue.key }
-                };
-                return vec![self.send(Pending::Change, request)];
-            }
-            _ => {}
-        }
-        Vec::new()
     }
 
     pub fn project_of(&self, issue: &Issue) -> Option<&Project> {
@@ -942,9 +821,6 @@ impl App {
             }
             EventRecord::None => {}
         }
-        let (column, row) = self.board.as_ref().map_or((0, 0), |b| (b.column, b.row));
-        if self.board.is_some() {
-            self.set_cursor(column, row);
-        }
+        self.clamp_cursors();
     }
 }

@@ -8,6 +8,7 @@ pub enum Scope {
     Global,
     Home,
     Board,
+    List,
     Detail,
 }
 
@@ -35,6 +36,11 @@ pub enum Action {
     EditTitle,
     Close,
     Refresh,
+    Palette,
+    Filter,
+    ToggleView,
+    Sort,
+    Select,
 }
 
 pub struct Binding {
@@ -49,191 +55,62 @@ pub struct Binding {
 
 use KeyCode::*;
 
+const fn bind(
+    scope: Scope,
+    keys: &'static [KeyCode],
+    shown: &'static str,
+    action: Action,
+    description: &'static str,
+    hint: Option<&'static str>,
+) -> Binding {
+    Binding {
+        scope,
+        keys,
+        shown,
+        action,
+        description,
+        hint,
+    }
+}
+
+use Scope::{Board as B, Detail as D, Global as G, Home as H, List as L};
+
+#[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
-    Binding {
-        scope: Scope::Global,
-        keys: &[Char('?')],
-        shown: "?",
-        action: Action::Help,
-        description: "help: every key",
-        hint: Some("help"),
-    },
-    Binding {
-        scope: Scope::Global,
-        keys: &[Char('q')],
-        shown: "q",
-        action: Action::Quit,
-        description: "quit",
-        hint: Some("quit"),
-    },
-    Binding {
-        scope: Scope::Global,
-        keys: &[Esc, Backspace],
-        shown: "esc",
-        action: Action::Back,
-        description: "back",
-        hint: Some("back"),
-    },
-    Binding {
-        scope: Scope::Global,
-        keys: &[Char('g')],
-        shown: "g",
-        action: Action::GoHome,
-        description: "go home",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Global,
-        keys: &[Up, Char('k')],
-        shown: "↑/k",
-        action: Action::Up,
-        description: "up",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Global,
-        keys: &[Down, Char('j')],
-        shown: "↓/j",
-        action: Action::Down,
-        description: "down",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Global,
-        keys: &[Char('r')],
-        shown: "r",
-        action: Action::Refresh,
-        description: "reload from the server",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Home,
-        keys: &[Enter],
-        shown: "enter",
-        action: Action::Open,
-        description: "open the issue or project",
-        hint: Some("open"),
-    },
-    Binding {
-        scope: Scope::Home,
-        keys: &[Tab, Left, Right, Char('h'), Char('l')],
-        shown: "tab",
-        action: Action::SwitchPane,
-        description: "switch between issues and projects",
-        hint: Some("switch"),
-    },
-    Binding {
-        scope: Scope::Board,
-        keys: &[Left, Char('h')],
-        shown: "←/h",
-        action: Action::Left,
-        description: "previous column",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Board,
-        keys: &[Right, Char('l')],
-        shown: "→/l",
-        action: Action::Right,
-        description: "next column",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Board,
-        keys: &[Enter],
-        shown: "enter",
-        action: Action::Open,
-        description: "open the card",
-        hint: Some("open"),
-    },
-    Binding {
-        scope: Scope::Board,
-        keys: &[Char('H')],
-        shown: "H",
-        action: Action::MoveLeft,
-        description: "move the card one column left",
-        hint: Some("move ←"),
-    },
-    Binding {
-        scope: Scope::Board,
-        keys: &[Char('L')],
-        shown: "L",
-        action: Action::MoveRight,
-        description: "move the card one column right",
-        hint: Some("move →"),
-    },
-    Binding {
-        scope: Scope::Board,
-        keys: &[Char('K')],
-        shown: "K",
-        action: Action::RankUp,
-        description: "move the card up",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Board,
-        keys: &[Char('J')],
-        shown: "J",
-        action: Action::RankDown,
-        description: "move the card down",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Board,
-        keys: &[Char('c')],
-        shown: "c",
-        action: Action::Create,
-        description: "create an issue in this column",
-        hint: Some("new"),
-    },
-    Binding {
-        scope: Scope::Detail,
-        keys: &[Char('s')],
-        shown: "s",
-        action: Action::SetState,
-        description: "set the state",
-        hint: Some("state"),
-    },
-    Binding {
-        scope: Scope::Detail,
-        keys: &[Char('p')],
-        shown: "p",
-        action: Action::SetPriority,
-        description: "set the priority",
-        hint: Some("priority"),
-    },
-    Binding {
-        scope: Scope::Detail,
-        keys: &[Char('a')],
-        shown: "a",
-        action: Action::Assign,
-        description: "assign or unassign someone",
-        hint: Some("assign"),
-    },
-    Binding {
-        scope: Scope::Detail,
-        keys: &[Char('e')],
-        shown: "e",
-        action: Action::EditTitle,
-        description: "edit the title",
-        hint: None,
-    },
-    Binding {
-        scope: Scope::Detail,
-        keys: &[Char('m')],
-        shown: "m",
-        action: Action::Comment,
-        description: "write a comment",
-        hint: Some("comment"),
-    },
-    Binding {
-        scope: Scope::Detail,
-        keys: &[Char('x')],
-        shown: "x",
-        action: Action::Close,
-        description: "close or reopen",
-        hint: None,
-    },
+    bind(G, &[Char('?')], "?", Action::Help, "help: every key", Some("help")),
+    bind(G, &[Char(':')], ":", Action::Palette, "command palette (also ctrl-k)", Some("commands")),
+    bind(G, &[Char('q')], "q", Action::Quit, "quit", Some("quit")),
+    bind(G, &[Esc, Backspace], "esc", Action::Back, "back", Some("back")),
+    bind(G, &[Char('g')], "g", Action::GoHome, "go home", None),
+    bind(G, &[Up, Char('k')], "↑/k", Action::Up, "up", None),
+    bind(G, &[Down, Char('j')], "↓/j", Action::Down, "down", None),
+    bind(G, &[Char('r')], "r", Action::Refresh, "reload from the server", None),
+    bind(H, &[Enter], "enter", Action::Open, "open the issue or project", Some("open")),
+    bind(H, &[Tab, Left, Right, Char('h'), Char('l')], "tab", Action::SwitchPane, "switch between issues and projects", Some("switch")),
+    bind(B, &[Left, Char('h')], "←/h", Action::Left, "previous column", None),
+    bind(B, &[Right, Char('l')], "→/l", Action::Right, "next column", None),
+    bind(B, &[Enter], "enter", Action::Open, "open the card", Some("open")),
+    bind(B, &[Char('H')], "H", Action::MoveLeft, "move the card one column left", Some("move ←")),
+    bind(B, &[Char('L')], "L", Action::MoveRight, "move the card one column right", Some("move →")),
+    bind(B, &[Char('K')], "K", Action::RankUp, "move the card up", None),
+    bind(B, &[Char('J')], "J", Action::RankDown, "move the card down", None),
+    bind(B, &[Char('c')], "c", Action::Create, "create an issue in this column", Some("new")),
+    bind(B, &[Char('/')], "/", Action::Filter, "filter: words, @who, #label, p:high, s:todo", Some("filter")),
+    bind(B, &[Char('v')], "v", Action::ToggleView, "show the issues as a list", None),
+    bind(L, &[Enter], "enter", Action::Open, "open the issue", Some("open")),
+    bind(L, &[Char('o')], "o", Action::Sort, "sort by the next column", Some("sort")),
+    bind(L, &[Char(' ')], "space", Action::Select, "select for a bulk change", Some("select")),
+    bind(L, &[Char('s')], "s", Action::SetState, "set the state of the selection", Some("state")),
+    bind(L, &[Char('p')], "p", Action::SetPriority, "set the priority of the selection", None),
+    bind(L, &[Char('a')], "a", Action::Assign, "assign or unassign the selection", None),
+    bind(L, &[Char('/')], "/", Action::Filter, "filter: words, @who, #label, p:high, s:todo", Some("filter")),
+    bind(L, &[Char('v')], "v", Action::ToggleView, "show the issues as a board", None),
+    bind(D, &[Char('s')], "s", Action::SetState, "set the state", Some("state")),
+    bind(D, &[Char('p')], "p", Action::SetPriority, "set the priority", Some("priority")),
+    bind(D, &[Char('a')], "a", Action::Assign, "assign or unassign someone", Some("assign")),
+    bind(D, &[Char('e')], "e", Action::EditTitle, "edit the title", None),
+    bind(D, &[Char('m')], "m", Action::Comment, "write a comment", Some("comment")),
+    bind(D, &[Char('x')], "x", Action::Close, "close or reopen", None),
 ];
 
 /// The action `key` means in `scope` (screen keys first, then global ones).
@@ -290,7 +167,13 @@ mod tests {
 
     #[test]
     fn no_key_means_two_things_on_one_screen() {
-        for scope in [Scope::Global, Scope::Home, Scope::Board, Scope::Detail] {
+        for scope in [
+            Scope::Global,
+            Scope::Home,
+            Scope::Board,
+            Scope::List,
+            Scope::Detail,
+        ] {
             let mut seen = Vec::new();
             for binding in BINDINGS.iter().filter(|b| b.scope == scope) {
                 for key in binding.keys {

@@ -2,9 +2,12 @@
 //! front and the local console are thin drivers around it.
 
 pub mod app;
+pub mod filter;
 pub mod input;
 pub mod keymap;
+pub mod palette;
 pub mod register;
+mod screens;
 pub mod text;
 pub mod theme;
 pub mod view;

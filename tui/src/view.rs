@@ -50,6 +50,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     match app.screen {
         Screen::Home => draw_home(app, frame, body),
         Screen::Board => draw_board(app, frame, body),
+        Screen::List => draw_list(app, frame, body),
         Screen::Detail => draw_detail(app, frame, body),
     }
     draw_footer(app, frame, footer);
@@ -67,15 +68,29 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
     ];
     let crumb = match app.screen {
         Screen::Home => "Home".to_string(),
-        Screen::Board => app.board.as_ref().map_or("Board".into(), |b| {
-            format!("{} · {}", b.project.key, line(&b.project.name, 40))
-        }),
+        Screen::Board | Screen::List => {
+            let view = if app.screen == Screen::List {
+                "list"
+            } else {
+                "board"
+            };
+            app.board.as_ref().map_or("Board".into(), |b| {
+                format!("{} · {} · {view}", b.project.key, line(&b.project.name, 40))
+            })
+        }
         Screen::Detail => app
             .detail
             .as_ref()
             .map_or("Issue".into(), |d| d.key.clone()),
     };
+
     spans.push(Span::styled(crumb, t.title()));
+    if !app.filter.is_empty() && matches!(app.screen, Screen::Board | Screen::List) {
+        spans.push(Span::styled(
+            format!("   / {}", line(&app.filter.text, 30)),
+            t.accent(),
+        ));
+    }
     let who = match &app.me.user {
         Some(user) => format!("@{} ", user.handle),
         None => "console ".into(),
@@ -314,6 +329,74 @@ fn draw_board(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
+fn draw_list(app: &App, frame: &mut Frame, area: Rect) {
+    use ratatui::widgets::{Cell, Row, Table, TableState};
+    let t = &app.theme;
+    let rows = app.list_rows();
+    let title_width = area.width.saturating_sub(62).max(10) as usize;
+    let body: Vec<Row> = rows
+        .iter()
+        .map(|issue| {
+            let category = app.state_category(issue);
+            let state = app
+                .project_of(issue)
+                .and_then(|p| p.state(issue.state))
+                .map_or(String::new(), |s| line(&s.name, 12));
+            let picked = if app.list.selected.contains(&issue.key) {
+                "●"
+            } else {
+                " "
+            };
+            let assignees: Vec<String> = issue
+                .assignees
+                .iter()
+                .map(|id| format!("@{}", app.handle_of(*id)))
+                .collect();
+            Row::new(vec![
+                Cell::from(Span::styled(picked, t.accent())),
+                Cell::from(Span::styled(issue.key.clone(), t.dim())),
+                Cell::from(Span::styled(
+                    format!("{} {state}", state_glyph(category)),
+                    t.state(category),
+                )),
+                Cell::from(Span::styled(
+                    priority_glyph(issue.priority),
+                    t.priority(issue.priority),
+                )),
+                Cell::from(line(&issue.title, title_width)),
+                Cell::from(Span::styled(line(&assignees.join(" "), 16), t.dim())),
+                Cell::from(Span::styled(line(&issue.labels.join(" "), 12), t.label())),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(9),
+        Constraint::Length(14),
+        Constraint::Length(2),
+        Constraint::Min(10),
+        Constraint::Length(16),
+        Constraint::Length(12),
+    ];
+    let header = Row::new(["", "KEY", "STATE", "", "TITLE", "ASSIGNEES", "LABELS"]).style(t.dim());
+    let selected = if app.list.selected.is_empty() {
+        String::new()
+    } else {
+        format!(" · {} selected", app.list.selected.len())
+    };
+    let title = format!(
+        "{} issues · sorted by {}{selected}",
+        rows.len(),
+        app.list.sort.name()
+    );
+    let table = Table::new(body, widths)
+        .header(header)
+        .block(panel(app, title, true))
+        .row_highlight_style(t.selected());
+    let mut state = TableState::default().with_selected(Some(app.list.row));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
 fn draw_detail(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let Some(detail) = &app.detail else { return };
@@ -482,6 +565,7 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect) {
                 (Scope::Global, "Everywhere"),
                 (Scope::Home, "Home"),
                 (Scope::Board, "Board"),
+                (Scope::List, "List"),
                 (Scope::Detail, "Issue"),
             ] {
                 let mut lines = vec![Line::from(Span::styled(name, t.title()))];
@@ -528,6 +612,7 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect) {
         }
         Overlay::Input { prompt, text } => {
             let title = match prompt {
+                Prompt::Filter => "Filter · words, @who, #label, p:high, s:todo".to_string(),
                 Prompt::NewIssue { state } => format!("New issue in {}", plain(state)),
                 Prompt::Comment { issue } => format!("Comment on {issue}"),
                 Prompt::Title { issue, .. } => format!("Title of {issue}"),
@@ -540,6 +625,38 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect) {
                 Line::from(Span::styled("enter saves · esc cancels", t.dim())),
             ];
             frame.render_widget(Paragraph::new(lines).block(panel(app, title, true)), rect);
+        }
+        Overlay::Palette { query, selected } => {
+            let found = crate::palette::matching(&app.palette_items(), query);
+            let rows = (found.len() as u16).clamp(1, area.height.saturating_sub(5).max(1));
+            let rect = centered(area, 64, rows + 4);
+            frame.render_widget(Clear, rect);
+            let block = panel(app, "Commands".into(), true);
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            let [input, list] =
+                Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
+            let prompt = Line::from(vec![
+                Span::styled("› ", t.accent()),
+                Span::raw(line(query, 56)),
+                Span::styled("▏", t.accent()),
+            ]);
+            frame.render_widget(Paragraph::new(vec![prompt, Line::raw("")]), input);
+            let items: Vec<ListItem> = found
+                .iter()
+                .map(|item| {
+                    ListItem::new(Line::from(vec![
+                        Span::raw(format!("{:<46}", line(&item.label, 46))),
+                        Span::styled(item.keys.clone(), t.dim()),
+                    ]))
+                })
+                .collect();
+            let mut state = ListState::default().with_selected(Some(*selected));
+            frame.render_stateful_widget(
+                List::new(items).highlight_style(t.selected()),
+                list,
+                &mut state,
+            );
         }
         Overlay::Pick {
             options, selected, ..

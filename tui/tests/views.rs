@@ -209,6 +209,43 @@ fn every_screen_at_both_sizes() {
         );
         insta::assert_snapshot!(format!("board_{}x{}", size.0, size.1), board);
 
+        key(&mut app, KeyCode::Char('v'));
+        let list = render(&app);
+        assert!(
+            list.contains("4 issues · sorted by state") && list.contains("Invite codes"),
+            "{list}"
+        );
+        insta::assert_snapshot!(format!("list_{}x{}", size.0, size.1), list);
+        key(&mut app, KeyCode::Char('/'));
+        for c in "#bug".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        let filtered = render(&app);
+        assert!(
+            filtered.contains("1 issues")
+                && filtered.contains("Crash on resize")
+                && !filtered.contains("Invite codes"),
+            "{filtered}"
+        );
+        key(&mut app, KeyCode::Char(':'));
+        for c in "board".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        let palette = render(&app);
+        assert!(
+            palette.contains("Commands") && palette.contains("show the issues as a board"),
+            "{palette}"
+        );
+        insta::assert_snapshot!(format!("palette_{}x{}", size.0, size.1), palette);
+        key(&mut app, KeyCode::Esc);
+        key(&mut app, KeyCode::Char('/'));
+        for _ in 0..4 {
+            key(&mut app, KeyCode::Backspace);
+        }
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('v'));
+
         key(&mut app, KeyCode::Enter);
         let detail = render(&app);
         assert!(
@@ -238,6 +275,31 @@ fn a_small_terminal_gets_a_notice() {
     let app = app((50, 15), ColorSupport::Basic);
     let screen = render(&app);
     assert!(screen.contains("terminal too small"), "{screen}");
+}
+
+#[test]
+fn a_bulk_state_change_from_the_list_sends_one_move_per_selected_issue() {
+    let mut app = app((120, 40), ColorSupport::Basic);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('v'));
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter))));
+    let moves: Vec<&Request> = commands
+        .iter()
+        .filter_map(|c| match c {
+            tack_tui::Command::Send {
+                request: request @ Request::MoveIssue { .. },
+                ..
+            } => Some(request),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moves.len(), 2, "{commands:?}");
 }
 
 #[test]
