@@ -385,8 +385,9 @@ fn draw_list(app: &App, frame: &mut Frame, area: Rect) {
         format!(" · {} selected", app.list.selected.len())
     };
     let title = format!(
-        "{} issues · sorted by {}{selected}",
+        "{} {} · sorted by {}{selected}",
         rows.len(),
+        if rows.len() == 1 { "issue" } else { "issues" },
         app.list.sort.name()
     );
     let table = Table::new(body, widths)

@@ -223,7 +223,7 @@ fn every_screen_at_both_sizes() {
         key(&mut app, KeyCode::Enter);
         let filtered = render(&app);
         assert!(
-            filtered.contains("1 issues")
+            filtered.contains("1 issue ·")
                 && filtered.contains("Crash on resize")
                 && !filtered.contains("Invite codes"),
             "{filtered}"
