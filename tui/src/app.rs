@@ -116,6 +116,11 @@ pub(crate) enum Pending {
     Comments(String),
     /// A change; its answer updates whatever shows that issue.
     Change,
+    /// An edit of text someone typed: on a conflict they choose, nothing is dropped.
+    Edit {
+        retry: Box<Request>,
+        mine: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +153,13 @@ pub enum Overlay {
     Palette {
         query: String,
         selected: usize,
+    },
+    Editor(Box<crate::editor::Editor>),
+    /// Someone changed the issue while you edited it: reload, overwrite, or keep a copy.
+    Conflict {
+        current: Box<Issue>,
+        retry: Box<Request>,
+        mine: String,
     },
 }
 
@@ -333,6 +345,12 @@ impl App {
                 );
                 Vec::new()
             }
+            Event::Paste(text) if matches!(self.overlay, Some(Overlay::Editor(_))) => {
+                if let Some(Overlay::Editor(editor)) = &mut self.overlay {
+                    editor.paste(&text);
+                }
+                Vec::new()
+            }
             Event::Paste(text) => {
                 if let Some(Overlay::Input { text: buffer, .. }) = &mut self.overlay {
                     buffer.push_str(&crate::text::plain(&text).replace(['\n', '\t'], " "));
@@ -400,6 +418,21 @@ impl App {
                     Vec::new()
                 }
             },
+            Overlay::Editor(mut editor) => match editor.on_key(&key) {
+                crate::editor::EditorOutcome::Editing => {
+                    self.overlay = Some(Overlay::Editor(editor));
+                    Vec::new()
+                }
+                crate::editor::EditorOutcome::Cancel => Vec::new(),
+                crate::editor::EditorOutcome::Save(text) => {
+                    self.save_editor(editor.target.clone(), text)
+                }
+            },
+            Overlay::Conflict {
+                current,
+                retry,
+                mine,
+            } => self.resolve_conflict(key.code, *current, *retry, mine),
             Overlay::Palette {
                 mut query,
                 mut selected,
@@ -492,20 +525,109 @@ impl App {
                 Request::AddComment { issue, body: text },
             )],
             Prompt::Title { issue, version } => {
-                let patch = IssuePatch {
-                    title: Some(text),
-                    ..Default::default()
+                let request = Request::UpdateIssue {
+                    key: issue,
+                    version,
+                    patch: IssuePatch {
+                        title: Some(text.clone()),
+                        ..Default::default()
+                    },
                 };
                 vec![self.send(
-                    Pending::Change,
-                    Request::UpdateIssue {
-                        key: issue,
-                        version,
-                        patch,
+                    Pending::Edit {
+                        retry: Box::new(request.clone()),
+                        mine: text,
                     },
+                    request,
                 )]
             }
         }
+    }
+
+    fn save_editor(&mut self, target: crate::editor::EditTarget, text: String) -> Vec<Command> {
+        use crate::editor::EditTarget;
+        match target {
+            EditTarget::Comment { issue } if !text.trim().is_empty() => {
+                vec![self.send(
+                    Pending::Comments(issue.clone()),
+                    Request::AddComment { issue, body: text },
+                )]
+            }
+            EditTarget::Comment { .. } => Vec::new(),
+            EditTarget::Description { issue, version } => {
+                let request = Request::UpdateIssue {
+                    key: issue,
+                    version,
+                    patch: IssuePatch {
+                        description: Some(text.clone()),
+                        ..Default::default()
+                    },
+                };
+                vec![self.send(
+                    Pending::Edit {
+                        retry: Box::new(request.clone()),
+                        mine: text,
+                    },
+                    request,
+                )]
+            }
+        }
+    }
+
+    /// `r` takes their version, `o` writes yours over it, `k` takes theirs and keeps yours as a
+    /// comment. Anything else leaves the question open.
+    fn resolve_conflict(
+        &mut self,
+        code: KeyCode,
+        current: Issue,
+        retry: Request,
+        mine: String,
+    ) -> Vec<Command> {
+        match code {
+            KeyCode::Char('r') => {
+                self.apply_fresh(current);
+                Vec::new()
+            }
+            KeyCode::Char('o') => {
+                let request = match retry {
+                    Request::UpdateIssue { key, patch, .. } => Request::UpdateIssue {
+                        key,
+                        version: current.version,
+                        patch,
+                    },
+                    other => other,
+                };
+                self.apply_fresh(current);
+                vec![self.send(
+                    Pending::Edit {
+                        retry: Box::new(request.clone()),
+                        mine,
+                    },
+                    request,
+                )]
+            }
+            KeyCode::Char('k') => {
+                let key = current.key.clone();
+                self.apply_fresh(current);
+                let body = format!("My edit, kept when {key} changed under me:\n\n{mine}");
+                vec![self.send(
+                    Pending::Comments(key.clone()),
+                    Request::AddComment { issue: key, body },
+                )]
+            }
+            _ => {
+                self.overlay = Some(Overlay::Conflict {
+                    current: Box::new(current),
+                    retry: Box::new(retry),
+                    mine,
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    fn apply_fresh(&mut self, issue: Issue) {
+        self.apply_issue(issue);
     }
 
     /// The issue with `key`, as the open screens have it.
@@ -685,7 +807,17 @@ impl App {
         let body = match result {
             Ok(body) => body,
             Err(err) => {
-                if let (Some(Pending::Change), ApiError::Conflict { current }) = (&pending, &err) {
+                if let (Some(Pending::Edit { retry, mine }), ApiError::Conflict { current }) =
+                    (&pending, &err)
+                {
+                    self.overlay = Some(Overlay::Conflict {
+                        current: current.clone(),
+                        retry: retry.clone(),
+                        mine: mine.clone(),
+                    });
+                } else if let (Some(Pending::Change), ApiError::Conflict { current }) =
+                    (&pending, &err)
+                {
                     // Someone changed it first: show theirs, say so, lose nothing they typed.
                     let current = (**current).clone();
                     self.apply_issue(current);
@@ -731,7 +863,7 @@ impl App {
             (Some(Pending::Comments(_)), ResponseBody::Comment(comment)) => {
                 self.apply_comment(comment)
             }
-            (Some(Pending::Change), ResponseBody::Issue(issue)) => {
+            (Some(Pending::Change | Pending::Edit { .. }), ResponseBody::Issue(issue)) => {
                 self.toast(format!("{} saved", issue.key), false);
                 self.apply_issue(issue);
             }

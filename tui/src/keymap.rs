@@ -34,6 +34,7 @@ pub enum Action {
     SetPriority,
     Assign,
     EditTitle,
+    EditDescription,
     Close,
     Refresh,
     Palette,
@@ -109,6 +110,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(D, &[Char('p')], "p", Action::SetPriority, "set the priority", Some("priority")),
     bind(D, &[Char('a')], "a", Action::Assign, "assign or unassign someone", Some("assign")),
     bind(D, &[Char('e')], "e", Action::EditTitle, "edit the title", None),
+    bind(D, &[Char('d')], "d", Action::EditDescription, "edit the description", None),
     bind(D, &[Char('m')], "m", Action::Comment, "write a comment", Some("comment")),
     bind(D, &[Char('x')], "x", Action::Close, "close or reopen", None),
 ];

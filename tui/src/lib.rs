@@ -2,6 +2,7 @@
 //! front and the local console are thin drivers around it.
 
 pub mod app;
+pub mod editor;
 pub mod filter;
 pub mod input;
 pub mod keymap;

@@ -346,10 +346,21 @@ impl App {
                 }
             }
             Action::Comment => {
-                self.overlay = Some(Overlay::Input {
-                    prompt: Prompt::Comment { issue: issue.key },
-                    text: String::new(),
-                })
+                let editor = crate::editor::Editor::new(
+                    crate::editor::EditTarget::Comment { issue: issue.key },
+                    "",
+                );
+                self.overlay = Some(Overlay::Editor(Box::new(editor)));
+            }
+            Action::EditDescription => {
+                let target = crate::editor::EditTarget::Description {
+                    issue: issue.key.clone(),
+                    version: issue.version,
+                };
+                self.overlay = Some(Overlay::Editor(Box::new(crate::editor::Editor::new(
+                    target,
+                    &issue.description,
+                ))));
             }
             Action::EditTitle => {
                 self.overlay = Some(Overlay::Input {

@@ -627,6 +627,59 @@ fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect) {
             ];
             frame.render_widget(Paragraph::new(lines).block(panel(app, title, true)), rect);
         }
+        Overlay::Editor(editor) => {
+            // The widget keeps its block in itself; a copy takes this frame's.
+            let mut editor = (**editor).clone();
+            editor.draw(t, frame, area);
+        }
+        Overlay::Conflict {
+            current,
+            mine,
+            retry,
+        } => {
+            let theirs = match &**retry {
+                tack_protocol::Request::UpdateIssue { patch, .. }
+                    if patch.description.is_some() =>
+                {
+                    current.description.clone()
+                }
+                _ => current.title.clone(),
+            };
+            let rect = centered(area, 70, 11);
+            frame.render_widget(Clear, rect);
+            let lines = vec![
+                Line::from(Span::styled(
+                    format!("{} changed while you were editing it", current.key),
+                    t.error(),
+                )),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("theirs  ", t.dim()),
+                    Span::raw(line(&theirs, 58)),
+                ]),
+                Line::from(vec![
+                    Span::styled("yours   ", t.dim()),
+                    Span::raw(line(mine, 58)),
+                ]),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled(" r ", t.accent()),
+                    Span::raw("reload theirs, drop yours"),
+                ]),
+                Line::from(vec![
+                    Span::styled(" o ", t.accent()),
+                    Span::raw("overwrite theirs with yours"),
+                ]),
+                Line::from(vec![
+                    Span::styled(" k ", t.accent()),
+                    Span::raw("reload theirs and keep yours as a comment"),
+                ]),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines).block(panel(app, "Conflict".into(), true)),
+                rect,
+            );
+        }
         Overlay::Palette { query, selected } => {
             let found = crate::palette::matching(&app.palette_items(), query);
             let rows = (found.len() as u16).clamp(1, area.height.saturating_sub(5).max(1));

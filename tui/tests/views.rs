@@ -355,3 +355,62 @@ impl Event9 {
         }
     }
 }
+
+#[test]
+fn an_edit_that_loses_a_race_asks_and_keeps_a_copy() {
+    let mut app = app((120, 40), ColorSupport::Basic);
+    key(&mut app, KeyCode::Enter); // open TACK-1 from home
+    key(&mut app, KeyCode::Char('d'));
+    assert!(render(&app).contains("Description of TACK-1"));
+    for c in " More detail.".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let commands = app.update(Msg::Input(Event::Key(
+        KeyEvent::new(KeyCode::Char('s')).modifiers(terminput::KeyModifiers::CTRL),
+    )));
+    let token = match &commands[..] {
+        [
+            tack_tui::Command::Send {
+                token,
+                request:
+                    Request::UpdateIssue {
+                        version: 2, patch, ..
+                    },
+            },
+        ] => {
+            assert!(
+                patch
+                    .description
+                    .as_deref()
+                    .is_some_and(|d| d.ends_with("More detail."))
+            );
+            *token
+        }
+        other => panic!("{other:?}"),
+    };
+    let mut theirs = issues().remove(0);
+    theirs.version = 3;
+    theirs.description = "Someone else's rewrite".into();
+    app.update(Msg::Answer {
+        token,
+        result: Err(ApiError::Conflict {
+            current: Box::new(theirs),
+        }),
+    });
+    let screen = render(&app);
+    assert!(
+        screen.contains("changed while you were editing it")
+            && screen.contains("keep yours as a comment"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("conflict_120x40", screen);
+    let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Char('k')))));
+    assert!(
+        matches!(&commands[..], [tack_tui::Command::Send { request: Request::AddComment { issue, body }, .. }] if issue == "TACK-1" && body.contains("More detail.")),
+        "{commands:?}"
+    );
+    assert!(
+        render(&app).contains("Someone else's rewrite"),
+        "their version is shown"
+    );
+}
