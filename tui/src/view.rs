@@ -8,7 +8,7 @@ use ratatui::widgets::{
     Block, BorderType, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap,
 };
 
-use crate::app::{App, Overlay, Pane, Prompt, Screen};
+use crate::app::{App, Hit, Overlay, Pane, Prompt, Screen};
 use crate::keymap::{self, BINDINGS, Scope};
 use crate::text::{line, plain};
 use crate::theme::{priority_glyph, state_glyph};
@@ -40,6 +40,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         );
         return;
     }
+    app.hits.borrow_mut().clear();
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
@@ -167,6 +168,14 @@ fn draw_home(app: &App, frame: &mut Frame, area: Rect) {
         ))
         .highlight_style(t.selected());
     frame.render_stateful_widget(list, left, &mut state);
+    record_rows(
+        app,
+        left,
+        state.offset(),
+        app.my_issues.len(),
+        0,
+        Hit::HomeIssue,
+    );
     if empty_issues {
         let inner = left.inner(ratatui::layout::Margin {
             horizontal: 2,
@@ -205,6 +214,39 @@ fn draw_home(app: &App, frame: &mut Frame, area: Rect) {
         ))
         .highlight_style(t.selected());
     frame.render_stateful_widget(list, right, &mut state);
+    record_rows(
+        app,
+        right,
+        state.offset(),
+        app.projects.len(),
+        0,
+        Hit::HomeProject,
+    );
+}
+
+/// Records one clickable row per visible item of a bordered list drawn in `area`.
+fn record_rows(
+    app: &App,
+    area: Rect,
+    offset: usize,
+    len: usize,
+    header: u16,
+    hit: fn(usize) -> Hit,
+) {
+    let top = area.y + 1 + header;
+    let visible = area.height.saturating_sub(2 + header) as usize;
+    let mut hits = app.hits.borrow_mut();
+    for (slot, index) in (offset..len).take(visible).enumerate() {
+        hits.push((
+            Rect {
+                x: area.x + 1,
+                y: top + slot as u16,
+                width: area.width.saturating_sub(2),
+                height: 1,
+            },
+            hit(index),
+        ));
+    }
 }
 
 fn draw_board(app: &App, frame: &mut Frame, area: Rect) {
@@ -264,6 +306,7 @@ fn draw_board(app: &App, frame: &mut Frame, area: Rect) {
                 cards.len()
             )
         };
+        app.hits.borrow_mut().push((rect, Hit::Column(index)));
         let block = panel(app, title, focused);
         let inner = block.inner(rect);
         frame.render_widget(block, rect);
@@ -285,6 +328,13 @@ fn draw_board(app: &App, frame: &mut Frame, area: Rect) {
                 width: inner.width,
                 height: card_height.min(inner.y + inner.height - y),
             };
+            app.hits.borrow_mut().push((
+                card,
+                Hit::Card {
+                    column: index,
+                    row: slot,
+                },
+            ));
             let selected = focused && slot == board.row;
             let w = inner.width.saturating_sub(1) as usize;
             let assignees: Vec<String> = issue
@@ -396,6 +446,7 @@ fn draw_list(app: &App, frame: &mut Frame, area: Rect) {
         .row_highlight_style(t.selected());
     let mut state = TableState::default().with_selected(Some(app.list.row));
     frame.render_stateful_widget(table, area, &mut state);
+    record_rows(app, area, state.offset(), rows.len(), 1, Hit::ListRow);
 }
 
 fn draw_detail(app: &App, frame: &mut Frame, area: Rect) {

@@ -414,3 +414,38 @@ fn an_edit_that_loses_a_race_asks_and_keeps_a_copy() {
         "their version is shown"
     );
 }
+
+#[test]
+fn the_mouse_selects_and_drags_a_card_to_another_column() {
+    use terminput::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app((120, 40), ColorSupport::Basic);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    render(&app);
+    let spot = |app: &App, wanted: tack_tui::app::Hit| {
+        let hits = app.hits.borrow();
+        let (rect, _) = hits
+            .iter()
+            .find(|(_, hit)| *hit == wanted)
+            .copied()
+            .unwrap();
+        (rect.x + 1, rect.y + 1)
+    };
+    let mouse = |kind, (column, row): (u16, u16)| {
+        Msg::Input(Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: terminput::KeyModifiers::NONE,
+        }))
+    };
+    let card = spot(&app, tack_tui::app::Hit::Card { column: 1, row: 1 });
+    app.update(mouse(MouseEventKind::Down(MouseButton::Left), card));
+    assert_eq!(app.selected_card().map(|i| i.key.as_str()), Some("TACK-3"));
+    let target = spot(&app, tack_tui::app::Hit::Column(2));
+    let commands = app.update(mouse(MouseEventKind::Up(MouseButton::Left), target));
+    assert!(
+        matches!(&commands[..], [tack_tui::Command::Send { request: Request::MoveIssue { key, state }, .. }] if key == "TACK-3" && state == "In Progress"),
+        "{commands:?}"
+    );
+}
