@@ -1,0 +1,315 @@
+//! The layers over a screen: help, one-line prompts, pickers, the palette, the editor and the
+//! conflict question. A key goes to the top layer first.
+
+use tack_protocol::{Issue, IssuePatch, NewIssue, Priority, Request};
+use terminput::{KeyCode, KeyEvent};
+
+use crate::app::{App, Command, Overlay, Pending, Picker, Prompt, Screen, edit, step};
+
+impl App {
+    pub(crate) fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(overlay) = self.overlay.take() else {
+            return Vec::new();
+        };
+        match overlay {
+            Overlay::Help => Vec::new(),
+            Overlay::Input { prompt, mut text } => match key.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => self.submit(prompt, text),
+                code => {
+                    edit(&mut text, code);
+                    if matches!(prompt, Prompt::Filter) {
+                        // The filter narrows the view as you type.
+                        self.filter.text = text.clone();
+                        self.clamp_cursors();
+                    }
+                    self.overlay = Some(Overlay::Input { prompt, text });
+                    Vec::new()
+                }
+            },
+            Overlay::Pick {
+                picker,
+                options,
+                mut selected,
+            } => match key.code {
+                KeyCode::Esc | KeyCode::Char('q') => Vec::new(),
+                KeyCode::Enter => match options.get(selected) {
+                    Some((value, _)) => self.pick(picker, value.clone()),
+                    None => Vec::new(),
+                },
+                code => {
+                    selected = step(selected, options.len(), code);
+                    self.overlay = Some(Overlay::Pick {
+                        picker,
+                        options,
+                        selected,
+                    });
+                    Vec::new()
+                }
+            },
+            Overlay::Editor(mut editor) => match editor.on_key(&key) {
+                crate::editor::EditorOutcome::Editing => {
+                    self.overlay = Some(Overlay::Editor(editor));
+                    Vec::new()
+                }
+                crate::editor::EditorOutcome::Cancel => Vec::new(),
+                crate::editor::EditorOutcome::Save(text) => {
+                    self.save_editor(editor.target.clone(), text)
+                }
+            },
+            Overlay::Conflict {
+                current,
+                retry,
+                mine,
+            } => self.resolve_conflict(key.code, *current, *retry, mine),
+            Overlay::Palette {
+                mut query,
+                mut selected,
+            } => {
+                let found = crate::palette::matching(&self.palette_items(), &query);
+                match key.code {
+                    KeyCode::Esc => Vec::new(),
+                    KeyCode::Enter => match found.get(selected) {
+                        Some(item) => self.run_palette(item.entry.clone()),
+                        None => Vec::new(),
+                    },
+                    KeyCode::Up | KeyCode::Down => {
+                        selected = step(selected, found.len(), key.code);
+                        self.overlay = Some(Overlay::Palette { query, selected });
+                        Vec::new()
+                    }
+                    code => {
+                        edit(&mut query, code);
+                        self.overlay = Some(Overlay::Palette { query, selected: 0 });
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn palette_items(&self) -> Vec<crate::palette::PaletteItem> {
+        let projects: Vec<(String, String)> = self
+            .projects
+            .iter()
+            .map(|p| (p.key.clone(), p.name.clone()))
+            .collect();
+        crate::palette::items(self.scope(), &projects)
+    }
+
+    pub(crate) fn run_palette(&mut self, entry: crate::palette::Entry) -> Vec<Command> {
+        use crate::palette::Entry;
+        match entry {
+            Entry::Action(action) => self.on_action(action),
+            Entry::Filter => {
+                self.overlay = Some(Overlay::Input {
+                    prompt: Prompt::Filter,
+                    text: self.filter.text.clone(),
+                });
+                Vec::new()
+            }
+            Entry::OpenList => {
+                self.go(Screen::List);
+                Vec::new()
+            }
+            Entry::OpenBoard(key) => match self.projects.iter().find(|p| p.key == key).cloned() {
+                Some(project) => self.open_board(project),
+                None => Vec::new(),
+            },
+        }
+    }
+
+    pub(crate) fn submit(&mut self, prompt: Prompt, text: String) -> Vec<Command> {
+        let text = text.trim().to_string();
+        if let Prompt::Filter = prompt {
+            self.filter.text = text;
+            self.clamp_cursors();
+            return Vec::new();
+        }
+        if text.is_empty() {
+            return Vec::new();
+        }
+        match prompt {
+            Prompt::Filter => Vec::new(),
+            Prompt::NewIssue { state } => {
+                let Some(board) = &self.board else {
+                    return Vec::new();
+                };
+                let new = NewIssue {
+                    project: board.project.key.clone(),
+                    title: text,
+                    description: String::new(),
+                    state: Some(state),
+                    priority: Priority::None,
+                    assignees: Vec::new(),
+                    labels: Vec::new(),
+                    estimate: None,
+                    due: None,
+                    parent: None,
+                };
+                vec![self.send(Pending::Change, Request::CreateIssue(new))]
+            }
+            Prompt::Comment { issue } => vec![self.send(
+                Pending::Comments(issue.clone()),
+                Request::AddComment { issue, body: text },
+            )],
+            Prompt::Title { issue, version } => {
+                let request = Request::UpdateIssue {
+                    key: issue,
+                    version,
+                    patch: IssuePatch {
+                        title: Some(text.clone()),
+                        ..Default::default()
+                    },
+                };
+                vec![self.send(
+                    Pending::Edit {
+                        retry: Box::new(request.clone()),
+                        mine: text,
+                    },
+                    request,
+                )]
+            }
+        }
+    }
+
+    pub(crate) fn save_editor(
+        &mut self,
+        target: crate::editor::EditTarget,
+        text: String,
+    ) -> Vec<Command> {
+        use crate::editor::EditTarget;
+        match target {
+            EditTarget::Comment { issue } if !text.trim().is_empty() => {
+                vec![self.send(
+                    Pending::Comments(issue.clone()),
+                    Request::AddComment { issue, body: text },
+                )]
+            }
+            EditTarget::Comment { .. } => Vec::new(),
+            EditTarget::Description { issue, version } => {
+                let request = Request::UpdateIssue {
+                    key: issue,
+                    version,
+                    patch: IssuePatch {
+                        description: Some(text.clone()),
+                        ..Default::default()
+                    },
+                };
+                vec![self.send(
+                    Pending::Edit {
+                        retry: Box::new(request.clone()),
+                        mine: text,
+                    },
+                    request,
+                )]
+            }
+        }
+    }
+
+    /// `r` takes their version, `o` writes yours over it, `k` takes theirs and keeps yours as a
+    /// comment. Anything else leaves the question open.
+    pub(crate) fn resolve_conflict(
+        &mut self,
+        code: KeyCode,
+        current: Issue,
+        retry: Request,
+        mine: String,
+    ) -> Vec<Command> {
+        match code {
+            KeyCode::Char('r') => {
+                self.apply_fresh(current);
+                Vec::new()
+            }
+            KeyCode::Char('o') => {
+                let request = match retry {
+                    Request::UpdateIssue { key, patch, .. } => Request::UpdateIssue {
+                        key,
+                        version: current.version,
+                        patch,
+                    },
+                    other => other,
+                };
+                self.apply_fresh(current);
+                vec![self.send(
+                    Pending::Edit {
+                        retry: Box::new(request.clone()),
+                        mine,
+                    },
+                    request,
+                )]
+            }
+            KeyCode::Char('k') => {
+                let key = current.key.clone();
+                self.apply_fresh(current);
+                let body = format!("My edit, kept when {key} changed under me:\n\n{mine}");
+                vec![self.send(
+                    Pending::Comments(key.clone()),
+                    Request::AddComment { issue: key, body },
+                )]
+            }
+            _ => {
+                self.overlay = Some(Overlay::Conflict {
+                    current: Box::new(current),
+                    retry: Box::new(retry),
+                    mine,
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    pub(crate) fn apply_fresh(&mut self, issue: Issue) {
+        self.apply_issue(issue);
+    }
+
+    /// One change per picked issue (a bulk change from the list is several).
+    pub(crate) fn pick(&mut self, picker: Picker, value: String) -> Vec<Command> {
+        let requests: Vec<Request> = match picker {
+            Picker::State { issues } => issues
+                .into_iter()
+                .map(|key| Request::MoveIssue {
+                    key,
+                    state: value.clone(),
+                })
+                .collect(),
+            Picker::Priority { issues } => {
+                let priority = value.parse().unwrap_or(Priority::None);
+                issues
+                    .into_iter()
+                    .map(|key| {
+                        let version = self.find_issue(&key).map_or(0, |i| i.version);
+                        Request::UpdateIssue {
+                            key,
+                            version,
+                            patch: IssuePatch {
+                                priority: Some(priority),
+                                ..Default::default()
+                            },
+                        }
+                    })
+                    .collect()
+            }
+            Picker::Assignee { issues } => issues
+                .into_iter()
+                .map(|key| {
+                    let assigned = self.find_issue(&key).is_some_and(|i| {
+                        i.assignees
+                            .iter()
+                            .any(|id| self.users.get(id).is_some_and(|u| u.handle == value))
+                    });
+                    let (add, remove) = if assigned {
+                        (Vec::new(), vec![value.clone()])
+                    } else {
+                        (vec![value.clone()], Vec::new())
+                    };
+                    Request::AssignIssue { key, add, remove }
+                })
+                .collect(),
+        };
+        requests
+            .into_iter()
+            .map(|request| self.send(Pending::Change, request))
+            .collect()
+    }
+}

@@ -1,0 +1,165 @@
+//! Keeping the screens in step with the server: answers to requests and pushed events.
+
+use tack_protocol::{ApiError, Comment, Event as ServerEvent, EventRecord, Issue, ResponseBody};
+
+use crate::app::{App, Command, Overlay, Pending};
+
+impl App {
+    pub(crate) fn on_answer(
+        &mut self,
+        token: u64,
+        result: Result<ResponseBody, ApiError>,
+    ) -> Vec<Command> {
+        let pending = self.pending.remove(&token);
+        let body = match result {
+            Ok(body) => body,
+            Err(err) => {
+                if let (Some(Pending::Edit { retry, mine }), ApiError::Conflict { current }) =
+                    (&pending, &err)
+                {
+                    self.overlay = Some(Overlay::Conflict {
+                        current: current.clone(),
+                        retry: retry.clone(),
+                        mine: mine.clone(),
+                    });
+                } else if let (Some(Pending::Change), ApiError::Conflict { current }) =
+                    (&pending, &err)
+                {
+                    // Someone changed it first: show theirs, say so, lose nothing they typed.
+                    let current = Issue::clone(current);
+                    self.apply_issue(current);
+                    self.toast("someone changed this issue first; it is reloaded — apply your change again", true);
+                } else {
+                    self.toast(err.to_string(), true);
+                }
+                return Vec::new();
+            }
+        };
+        match (pending, body) {
+            (Some(Pending::Projects), ResponseBody::Projects(projects)) => self.projects = projects,
+            (Some(Pending::Users), ResponseBody::Users(users)) => {
+                self.users = users.into_iter().map(|u| (u.id, u)).collect()
+            }
+            (Some(Pending::MyIssues), ResponseBody::Issues(issues)) => {
+                self.my_issues = issues;
+                self.home_row = self.home_row.min(self.my_issues.len().saturating_sub(1));
+            }
+            (Some(Pending::Board(key)), ResponseBody::Issues(issues)) => {
+                if let Some(board) = &mut self.board
+                    && board.project.key == key
+                {
+                    board.issues = issues;
+                    let (column, row) = (board.column, board.row);
+                    self.set_cursor(column, row);
+                }
+            }
+            (Some(Pending::Detail(key)), ResponseBody::Issue(issue)) => {
+                if let Some(detail) = &mut self.detail
+                    && detail.key == key
+                {
+                    detail.issue = Some(issue);
+                }
+            }
+            (Some(Pending::Comments(key)), ResponseBody::Comments(comments)) => {
+                if let Some(detail) = &mut self.detail
+                    && detail.key == key
+                {
+                    detail.comments = comments;
+                }
+            }
+            (Some(Pending::Comments(_)), ResponseBody::Comment(comment)) => {
+                self.apply_comment(comment)
+            }
+            (Some(Pending::Change | Pending::Edit { .. }), ResponseBody::Issue(issue)) => {
+                self.toast(format!("{} saved", issue.key), false);
+                self.apply_issue(issue);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// A newer copy of an issue, from an answer or an event: every view that shows it updates.
+    pub(crate) fn apply_issue(&mut self, issue: Issue) {
+        if let Some(board) = &mut self.board
+            && board.project.id == issue.project
+        {
+            match board.issues.iter_mut().find(|i| i.id == issue.id) {
+                Some(existing) if existing.version <= issue.version => *existing = issue.clone(),
+                Some(_) => {}
+                None => board.issues.push(issue.clone()),
+            }
+        }
+        if let Some(detail) = &mut self.detail
+            && detail.key == issue.key
+            && detail
+                .issue
+                .as_ref()
+                .is_none_or(|i| i.version <= issue.version)
+        {
+            detail.issue = Some(issue.clone());
+        }
+        let mine = self
+            .me
+            .user
+            .as_ref()
+            .is_some_and(|u| issue.assignees.contains(&u.id))
+            && issue.closed_at.is_none();
+        match self.my_issues.iter().position(|i| i.id == issue.id) {
+            Some(at) if mine => self.my_issues[at] = issue,
+            Some(at) => {
+                self.my_issues.remove(at);
+            }
+            None if mine => self.my_issues.push(issue),
+            None => {}
+        }
+        self.home_row = self.home_row.min(self.my_issues.len().saturating_sub(1));
+    }
+
+    pub(crate) fn apply_comment(&mut self, comment: Comment) {
+        if let Some(detail) = &mut self.detail
+            && detail.issue.as_ref().is_some_and(|i| i.id == comment.issue)
+        {
+            match detail.comments.iter_mut().find(|c| c.id == comment.id) {
+                Some(existing) => *existing = comment,
+                None => detail.comments.push(comment),
+            }
+        }
+    }
+
+    pub(crate) fn on_event(&mut self, event: ServerEvent) {
+        match event.record {
+            EventRecord::Issue(issue) => self.apply_issue(issue),
+            EventRecord::IssueDeleted { id, .. } => {
+                if let Some(board) = &mut self.board {
+                    board.issues.retain(|i| i.id != id);
+                }
+                self.my_issues.retain(|i| i.id != id);
+                if let Some(detail) = &mut self.detail
+                    && detail.issue.as_ref().is_some_and(|i| i.id == id)
+                {
+                    detail.issue = None;
+                }
+            }
+            EventRecord::Comment(comment) => self.apply_comment(comment),
+            EventRecord::CommentDeleted { id, .. } => {
+                if let Some(detail) = &mut self.detail {
+                    detail.comments.retain(|c| c.id != id);
+                }
+            }
+            EventRecord::Project(project) => {
+                if let Some(board) = &mut self.board
+                    && board.project.id == project.id
+                {
+                    board.project = project.clone();
+                }
+                match self.projects.iter_mut().find(|p| p.id == project.id) {
+                    Some(existing) => *existing = project,
+                    None => self.projects.push(project),
+                }
+            }
+            EventRecord::None => {}
+        }
+        self.clamp_cursors();
+    }
+}

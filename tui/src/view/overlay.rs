@@ -1,0 +1,187 @@
+//! The layers drawn over a screen.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph};
+
+use super::{centered, panel};
+use crate::app::{App, Overlay, Prompt};
+use crate::keymap::{BINDINGS, Scope};
+use crate::text::{line, plain};
+
+pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    match overlay {
+        Overlay::Help => {
+            let mut sections: Vec<Vec<Line>> = Vec::new();
+            for (scope, name) in [
+                (Scope::Global, "Everywhere"),
+                (Scope::Home, "Home"),
+                (Scope::Board, "Board"),
+                (Scope::List, "List"),
+                (Scope::Detail, "Issue"),
+            ] {
+                let mut lines = vec![Line::from(Span::styled(name, t.title()))];
+                for binding in BINDINGS.iter().filter(|b| b.scope == scope) {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("  {:<7}", binding.shown), t.accent()),
+                        Span::raw(binding.description),
+                    ]));
+                }
+                sections.push(lines);
+            }
+            let total: usize = sections.iter().map(Vec::len).sum();
+            // Two columns when one would not fit the screen.
+            let two = total as u16 + 2 > area.height;
+            let (left, right): (Vec<Line>, Vec<Line>) = if two {
+                let mut left = Vec::new();
+                let mut right = Vec::new();
+                for section in sections {
+                    if left.len() + section.len() <= total.div_ceil(2) + 2 && right.is_empty() {
+                        left.extend(section)
+                    } else {
+                        right.extend(section)
+                    }
+                }
+                (left, right)
+            } else {
+                (sections.concat(), Vec::new())
+            };
+            let height = left.len().max(right.len()) as u16 + 2;
+            let rect = centered(area, if two { 96 } else { 56 }, height);
+            frame.render_widget(Clear, rect);
+            let block = panel(app, "Keys · any key closes".into(), true);
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            if two {
+                let [l, r] =
+                    Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                        .areas(inner);
+                frame.render_widget(Paragraph::new(left), l);
+                frame.render_widget(Paragraph::new(right), r);
+            } else {
+                frame.render_widget(Paragraph::new(left), inner);
+            }
+        }
+        Overlay::Input { prompt, text } => {
+            let title = match prompt {
+                Prompt::Filter => "Filter · words, @who, #label, p:high, s:todo".to_string(),
+                Prompt::NewIssue { state } => format!("New issue in {}", plain(state)),
+                Prompt::Comment { issue } => format!("Comment on {issue}"),
+                Prompt::Title { issue, .. } => format!("Title of {issue}"),
+            };
+            let rect = centered(area, 70, 5);
+            frame.render_widget(Clear, rect);
+            let shown = line(text, rect.width.saturating_sub(5) as usize);
+            let lines = vec![
+                Line::from(vec![Span::raw(shown), Span::styled("▏", t.accent())]),
+                Line::from(Span::styled("enter saves · esc cancels", t.dim())),
+            ];
+            frame.render_widget(Paragraph::new(lines).block(panel(app, title, true)), rect);
+        }
+        Overlay::Editor(editor) => {
+            // The widget keeps its block in itself; a copy takes this frame's.
+            let mut editor = (**editor).clone();
+            editor.draw(t, frame, area);
+        }
+        Overlay::Conflict {
+            current,
+            mine,
+            retry,
+        } => {
+            let theirs = match &**retry {
+                tack_protocol::Request::UpdateIssue { patch, .. }
+                    if patch.description.is_some() =>
+                {
+                    current.description.clone()
+                }
+                _ => current.title.clone(),
+            };
+            let rect = centered(area, 70, 11);
+            frame.render_widget(Clear, rect);
+            let lines = vec![
+                Line::from(Span::styled(
+                    format!("{} changed while you were editing it", current.key),
+                    t.error(),
+                )),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("theirs  ", t.dim()),
+                    Span::raw(line(&theirs, 58)),
+                ]),
+                Line::from(vec![
+                    Span::styled("yours   ", t.dim()),
+                    Span::raw(line(mine, 58)),
+                ]),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled(" r ", t.accent()),
+                    Span::raw("reload theirs, drop yours"),
+                ]),
+                Line::from(vec![
+                    Span::styled(" o ", t.accent()),
+                    Span::raw("overwrite theirs with yours"),
+                ]),
+                Line::from(vec![
+                    Span::styled(" k ", t.accent()),
+                    Span::raw("reload theirs and keep yours as a comment"),
+                ]),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines).block(panel(app, "Conflict".into(), true)),
+                rect,
+            );
+        }
+        Overlay::Palette { query, selected } => {
+            let found = crate::palette::matching(&app.palette_items(), query);
+            let rows = (found.len() as u16).clamp(1, area.height.saturating_sub(5).max(1));
+            let rect = centered(area, 64, rows + 4);
+            frame.render_widget(Clear, rect);
+            let block = panel(app, "Commands".into(), true);
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            let [input, list] =
+                Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
+            let prompt = Line::from(vec![
+                Span::styled("› ", t.accent()),
+                Span::raw(line(query, 56)),
+                Span::styled("▏", t.accent()),
+            ]);
+            frame.render_widget(Paragraph::new(vec![prompt, Line::raw("")]), input);
+            let items: Vec<ListItem> = found
+                .iter()
+                .map(|item| {
+                    ListItem::new(Line::from(vec![
+                        Span::raw(format!("{:<46}", line(&item.label, 46))),
+                        Span::styled(item.keys.clone(), t.dim()),
+                    ]))
+                })
+                .collect();
+            let mut state = ListState::default().with_selected(Some(*selected));
+            frame.render_stateful_widget(
+                List::new(items).highlight_style(t.selected()),
+                list,
+                &mut state,
+            );
+        }
+        Overlay::Pick {
+            options, selected, ..
+        } => {
+            let items: Vec<ListItem> = options
+                .iter()
+                .map(|(_, label)| ListItem::new(line(label, 40)))
+                .collect();
+            let rect = centered(area, 44, (options.len() as u16 + 2).min(area.height));
+            frame.render_widget(Clear, rect);
+            let mut state = ListState::default().with_selected(Some(*selected));
+            frame.render_stateful_widget(
+                List::new(items)
+                    .block(panel(app, "Choose · enter".into(), true))
+                    .highlight_style(t.selected()),
+                rect,
+                &mut state,
+            );
+        }
+    }
+}
