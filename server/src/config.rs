@@ -20,6 +20,8 @@ pub struct Config {
     pub ssh: String,
     pub store: StoreSection,
     pub limits: LimitsSection,
+    #[serde(rename = "ssh_limits")]
+    pub ssh_limits: SshSection,
     /// `human` or `json`.
     pub log_format: String,
 }
@@ -30,6 +32,29 @@ pub struct StoreSection {
     pub cache_capacity_mb: u64,
     /// Share flushes among concurrent writes. Turning it off is for benchmarks only.
     pub group_commit: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SshSection {
+    pub max_unauthenticated: usize,
+    pub login_grace_secs: u64,
+    pub max_auth_attempts: usize,
+    pub max_sessions_per_user: usize,
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for SshSection {
+    fn default() -> Self {
+        let ssh = crate::ssh::SshSettings::default();
+        SshSection {
+            max_unauthenticated: ssh.max_unauthenticated,
+            login_grace_secs: ssh.login_grace.as_secs(),
+            max_auth_attempts: ssh.max_auth_attempts,
+            max_sessions_per_user: ssh.max_sessions_per_user,
+            idle_timeout_secs: ssh.idle_timeout.as_secs(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +77,7 @@ impl Default for Config {
             ssh: "0.0.0.0:2222".into(),
             store: StoreSection::default(),
             limits: LimitsSection::default(),
+            ssh_limits: SshSection::default(),
             log_format: "human".into(),
         }
     }
@@ -136,6 +162,17 @@ impl Config {
             requests_per_second: self.limits.requests_per_second,
             request_burst: self.limits.request_burst,
             max_in_flight: self.limits.max_in_flight_per_connection.max(1),
+        }
+    }
+
+    pub fn ssh_settings(&self) -> crate::ssh::SshSettings {
+        let ssh = &self.ssh_limits;
+        crate::ssh::SshSettings {
+            max_unauthenticated: ssh.max_unauthenticated.max(1),
+            login_grace: Duration::from_secs(ssh.login_grace_secs.max(1)),
+            max_auth_attempts: ssh.max_auth_attempts.max(1),
+            max_sessions_per_user: ssh.max_sessions_per_user.max(1),
+            idle_timeout: Duration::from_secs(ssh.idle_timeout_secs.max(1)),
         }
     }
 

@@ -31,7 +31,11 @@ pub fn authorized_line(key: &PrivateKey) -> String {
 }
 
 pub async fn connect(addr: &str) -> Handle<AcceptAnyHostKey> {
-    let config = Arc::new(client::Config::default());
+    // As OpenSSH does for interactive sessions.
+    let config = Arc::new(client::Config {
+        nodelay: true,
+        ..Default::default()
+    });
     client::connect(config, addr, AcceptAnyHostKey)
         .await
         .unwrap()

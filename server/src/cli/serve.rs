@@ -14,7 +14,7 @@ use super::{ServeArgs, exit};
 use crate::config::{Config, FlagOverrides};
 use crate::service::{Caller, Service, ServiceConfig};
 use crate::socket::{ProtocolServer, bind_admin_socket};
-use crate::ssh::{SshServer, SshSettings};
+use crate::ssh::SshServer;
 
 /// The first admin invite lasts a week.
 const FIRST_INVITE_SECS: u64 = 7 * 24 * 3600;
@@ -97,7 +97,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for ssh on {}", config.ssh))?;
     let ssh_addr = ssh_listener.local_addr()?;
-    let ssh = SshServer::new(server.clone(), &config.host_key(), SshSettings::default())?;
+    let ssh = SshServer::new(server.clone(), &config.host_key(), config.ssh_settings())?;
     tokio::spawn(server.clone().serve_tcp(tcp));
     tokio::spawn(server.clone().serve_unix(unix));
     tokio::spawn(ssh.clone().serve(ssh_listener));
