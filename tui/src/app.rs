@@ -36,6 +36,7 @@ pub enum Screen {
     Board,
     List,
     Detail,
+    Profile,
 }
 
 /// What the list view sorts by; `o` moves to the next.
@@ -69,6 +70,16 @@ impl SortKey {
             SortKey::Title => "title",
         }
     }
+}
+
+/// Your keys and API tokens.
+#[derive(Debug, Default)]
+pub struct ProfileView {
+    pub keys: Vec<tack_protocol::SshKey>,
+    pub tokens: Vec<tack_protocol::ApiToken>,
+    /// false: keys pane, true: tokens pane.
+    pub on_tokens: bool,
+    pub row: usize,
 }
 
 #[derive(Debug, Default)]
@@ -116,6 +127,12 @@ pub(crate) enum Pending {
     Comments(String),
     /// A change; its answer updates whatever shows that issue.
     Change,
+    Keys,
+    Tokens,
+    /// A profile change; on success the keys and tokens are listed again.
+    ProfileChange,
+    /// Shows the answer once (a new token's secret).
+    Reveal,
     /// An edit of text someone typed: on a conflict they choose, nothing is dropped.
     Edit {
         retry: Box<Request>,
@@ -126,6 +143,8 @@ pub(crate) enum Pending {
 #[derive(Debug, Clone)]
 pub enum Prompt {
     Filter,
+    AddKey,
+    NewToken,
     NewIssue { state: String },
     Comment { issue: String },
     Title { issue: String, version: u64 },
@@ -155,6 +174,11 @@ pub enum Overlay {
         selected: usize,
     },
     Editor(Box<crate::editor::Editor>),
+    /// A secret shown once (a new API token).
+    Reveal {
+        title: String,
+        secret: String,
+    },
     /// Someone changed the issue while you edited it: reload, overwrite, or keep a copy.
     Conflict {
         current: Box<Issue>,
@@ -208,6 +232,7 @@ pub struct App {
     pub board: Option<BoardState>,
     pub detail: Option<DetailState>,
     pub list: ListView,
+    pub profile: ProfileView,
     pub filter: crate::filter::Filter,
     /// Where the last frame put clickable things.
     pub hits: std::cell::RefCell<Vec<(ratatui::layout::Rect, Hit)>>,
@@ -235,6 +260,7 @@ impl App {
             board: None,
             detail: None,
             list: ListView::default(),
+            profile: ProfileView::default(),
             filter: crate::filter::Filter::default(),
             hits: std::cell::RefCell::new(Vec::new()),
             drag: None,
@@ -322,6 +348,7 @@ impl App {
             Screen::Home => Scope::Home,
             Screen::Board => Scope::Board,
             Screen::List => Scope::List,
+            Screen::Profile => Scope::Profile,
             Screen::Detail => Scope::Detail,
         }
     }
@@ -418,6 +445,7 @@ impl App {
                 Vec::new()
             }
             Action::Refresh => self.refresh(),
+            Action::Profile => self.open_profile(),
             Action::Palette => {
                 self.overlay = Some(Overlay::Palette {
                     query: String::new(),
@@ -467,6 +495,14 @@ impl App {
                 Pending::Comments(key.clone()),
                 Request::ListComments { issue: key },
             ),
+        ]
+    }
+
+    pub(crate) fn open_profile(&mut self) -> Vec<Command> {
+        self.go(Screen::Profile);
+        vec![
+            self.send(Pending::Keys, Request::ListKeys { user: None }),
+            self.send(Pending::Tokens, Request::ListTokens { user: None }),
         ]
     }
 

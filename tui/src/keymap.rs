@@ -10,6 +10,7 @@ pub enum Scope {
     Board,
     List,
     Detail,
+    Profile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,10 @@ pub enum Action {
     ToggleView,
     Sort,
     Select,
+    Profile,
+    AddKey,
+    NewToken,
+    Remove,
 }
 
 pub struct Binding {
@@ -74,11 +79,11 @@ const fn bind(
     }
 }
 
-use Scope::{Board as B, Detail as D, Global as G, Home as H, List as L};
+use Scope::{Board as B, Detail as D, Global as G, Home as H, List as L, Profile as P};
 
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
-    bind(G, &[Char('?')], "?", Action::Help, "help: every key", Some("help")),
+    bind(G, &[Char('?')], "?", Action::Help, "help: the keys of this screen", Some("help")),
     bind(G, &[Char(':')], ":", Action::Palette, "command palette (also ctrl-k)", Some("commands")),
     bind(G, &[Char('q')], "q", Action::Quit, "quit", Some("quit")),
     bind(G, &[Esc, Backspace], "esc", Action::Back, "back", Some("back")),
@@ -86,6 +91,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(G, &[Up, Char('k')], "↑/k", Action::Up, "up", None),
     bind(G, &[Down, Char('j')], "↓/j", Action::Down, "down", None),
     bind(G, &[Char('r')], "r", Action::Refresh, "reload from the server", None),
+    bind(G, &[Char('P')], "P", Action::Profile, "your profile: SSH keys and API tokens", None),
     bind(H, &[Enter], "enter", Action::Open, "open the issue or project", Some("open")),
     bind(H, &[Tab, Left, Right, Char('h'), Char('l')], "tab", Action::SwitchPane, "switch between issues and projects", Some("switch")),
     bind(B, &[Left, Char('h')], "←/h", Action::Left, "previous column", None),
@@ -106,6 +112,10 @@ pub const BINDINGS: &[Binding] = &[
     bind(L, &[Char('a')], "a", Action::Assign, "assign or unassign the selection", None),
     bind(L, &[Char('/')], "/", Action::Filter, "filter: words, @who, #label, p:high, s:todo", Some("filter")),
     bind(L, &[Char('v')], "v", Action::ToggleView, "show the issues as a board", None),
+    bind(P, &[Tab, Left, Right, Char('h'), Char('l')], "tab", Action::SwitchPane, "switch between keys and tokens", Some("switch")),
+    bind(P, &[Char('a')], "a", Action::AddKey, "add an SSH key (paste its .pub line)", Some("add key")),
+    bind(P, &[Char('t')], "t", Action::NewToken, "create an API token (shown once)", Some("new token")),
+    bind(P, &[Char('x'), Delete], "x", Action::Remove, "remove the key or revoke the token", Some("remove")),
     bind(D, &[Char('s')], "s", Action::SetState, "set the state", Some("state")),
     bind(D, &[Char('p')], "p", Action::SetPriority, "set the priority", Some("priority")),
     bind(D, &[Char('a')], "a", Action::Assign, "assign or unassign someone", Some("assign")),
@@ -175,6 +185,7 @@ mod tests {
             Scope::Board,
             Scope::List,
             Scope::Detail,
+            Scope::Profile,
         ] {
             let mut seen = Vec::new();
             for binding in BINDINGS.iter().filter(|b| b.scope == scope) {

@@ -12,7 +12,7 @@ impl App {
             return Vec::new();
         };
         match overlay {
-            Overlay::Help => Vec::new(),
+            Overlay::Help | Overlay::Reveal { .. } => Vec::new(),
             Overlay::Input { prompt, mut text } => match key.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => self.submit(prompt, text),
@@ -131,6 +131,20 @@ impl App {
         }
         match prompt {
             Prompt::Filter => Vec::new(),
+            Prompt::AddKey => vec![self.send(
+                Pending::ProfileChange,
+                Request::AddKey {
+                    user: None,
+                    public_key: text,
+                },
+            )],
+            Prompt::NewToken => vec![self.send(
+                Pending::Reveal,
+                Request::CreateToken {
+                    user: None,
+                    name: text,
+                },
+            )],
             Prompt::NewIssue { state } => {
                 let Some(board) = &self.board else {
                     return Vec::new();

@@ -27,6 +27,7 @@ impl App {
             (Screen::Board, _) => self.board_action(action),
             (Screen::List, _) => self.list_action(action),
             (Screen::Detail, _) => self.detail_action(action),
+            (Screen::Profile, _) => self.profile_action(action),
         }
     }
 
@@ -381,6 +382,55 @@ impl App {
                     Request::CloseIssue { key: issue.key }
                 };
                 return vec![self.send(Pending::Change, request)];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn profile_action(&mut self, action: Action) -> Vec<Command> {
+        let len = if self.profile.on_tokens {
+            self.profile.tokens.len()
+        } else {
+            self.profile.keys.len()
+        };
+        match action {
+            Action::Up => self.profile.row = self.profile.row.saturating_sub(1),
+            Action::Down => self.profile.row = (self.profile.row + 1).min(len.saturating_sub(1)),
+            Action::SwitchPane => {
+                self.profile.on_tokens = !self.profile.on_tokens;
+                self.profile.row = 0;
+            }
+            Action::AddKey => {
+                self.overlay = Some(Overlay::Input {
+                    prompt: Prompt::AddKey,
+                    text: String::new(),
+                })
+            }
+            Action::NewToken => {
+                self.overlay = Some(Overlay::Input {
+                    prompt: Prompt::NewToken,
+                    text: String::new(),
+                })
+            }
+            Action::Remove => {
+                let request = if self.profile.on_tokens {
+                    self.profile
+                        .tokens
+                        .get(self.profile.row)
+                        .filter(|t| !t.revoked)
+                        .map(|t| Request::RevokeToken { id: t.id.clone() })
+                } else {
+                    self.profile
+                        .keys
+                        .get(self.profile.row)
+                        .map(|k| Request::RemoveKey {
+                            fingerprint: k.fingerprint.clone(),
+                        })
+                };
+                if let Some(request) = request {
+                    return vec![self.send(Pending::ProfileChange, request)];
+                }
             }
             _ => {}
         }

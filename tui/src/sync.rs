@@ -37,6 +37,31 @@ impl App {
         };
         match (pending, body) {
             (Some(Pending::Projects), ResponseBody::Projects(projects)) => self.projects = projects,
+            (Some(Pending::Keys), ResponseBody::Keys(keys)) => self.profile.keys = keys,
+            (Some(Pending::Tokens), ResponseBody::Tokens(tokens)) => self.profile.tokens = tokens,
+            (Some(Pending::Reveal), ResponseBody::TokenCreated { token, secret }) => {
+                self.overlay = Some(Overlay::Reveal {
+                    title: format!("API token '{}' · shown only now", token.name),
+                    secret,
+                });
+                return vec![self.send(
+                    Pending::Tokens,
+                    tack_protocol::Request::ListTokens { user: None },
+                )];
+            }
+            (Some(Pending::ProfileChange), _) => {
+                self.toast("saved", false);
+                return vec![
+                    self.send(
+                        Pending::Keys,
+                        tack_protocol::Request::ListKeys { user: None },
+                    ),
+                    self.send(
+                        Pending::Tokens,
+                        tack_protocol::Request::ListTokens { user: None },
+                    ),
+                ];
+            }
             (Some(Pending::Users), ResponseBody::Users(users)) => {
                 self.users = users.into_iter().map(|u| (u.id, u)).collect()
             }

@@ -136,6 +136,20 @@ fn reply(request: &Request) -> Option<ResponseBody> {
         ),
         Request::ListIssues { .. } => ResponseBody::Issues(issues()),
         Request::GetIssue { .. } => ResponseBody::Issue(issues().remove(0)),
+        Request::ListKeys { .. } => ResponseBody::Keys(vec![SshKey {
+            fingerprint: "SHA256:gjTUxDiYsS5kbTCtWJk4sOi+SqJeTvAA6xI19YyDGtY".into(),
+            owner: 1,
+            algorithm: "ssh-ed25519".into(),
+            comment: "alice@laptop".into(),
+            public_key: String::new(),
+            added_at: 0,
+            last_used_at: None,
+        }]),
+        Request::ListTokens { .. } => ResponseBody::Tokens(vec![ApiToken { id: "0123456789abcdef".into(), user: 1, name: "ci".into(), created_at: 0, last_used_at: None, revoked: false }]),
+        Request::CreateToken { name, .. } => ResponseBody::TokenCreated {
+            token: ApiToken { id: "fedcba9876543210".into(), user: 1, name: name.clone(), created_at: 0, last_used_at: None, revoked: false },
+            secret: "tack_fedcba9876543210_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff".into(),
+        },
         Request::ListComments { .. } => ResponseBody::Comments(vec![Comment {
             id: 1,
             issue: 1,
@@ -258,7 +272,12 @@ fn every_screen_at_both_sizes() {
 
         key(&mut app, KeyCode::Char('?'));
         let help = render(&app);
-        assert!(help.contains("move the card one column right"), "{help}");
+        assert!(
+            help.contains("On an issue")
+                && help.contains("edit the description")
+                && help.contains("command palette"),
+            "{help}"
+        );
         insta::assert_snapshot!(format!("help_{}x{}", size.0, size.1), help);
     }
 }
@@ -448,4 +467,35 @@ fn the_mouse_selects_and_drags_a_card_to_another_column() {
         matches!(&commands[..], [tack_tui::Command::Send { request: Request::MoveIssue { key, state }, .. }] if key == "TACK-3" && state == "In Progress"),
         "{commands:?}"
     );
+}
+
+#[test]
+fn the_profile_lists_keys_and_tokens_and_shows_a_new_token_once() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(size, ColorSupport::TrueColor);
+        key(&mut app, KeyCode::Char('P'));
+        let profile = render(&app);
+        assert!(
+            profile.contains("SSH keys · 1")
+                && profile.contains("alice@laptop")
+                && profile.contains("API tokens · 1"),
+            "{profile}"
+        );
+        insta::assert_snapshot!(format!("profile_{}x{}", size.0, size.1), profile);
+        key(&mut app, KeyCode::Char('t'));
+        for c in "laptop".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        let shown = render(&app);
+        assert!(
+            shown.contains("shown only now") && shown.contains("tack_fedcba9876543210_"),
+            "{shown}"
+        );
+        key(&mut app, KeyCode::Esc);
+        assert!(
+            !render(&app).contains("tack_fedcba9876543210_0011"),
+            "the secret is gone once closed"
+        );
+    }
 }

@@ -59,6 +59,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Screen::Home => draw_home(app, frame, body),
         Screen::Board => draw_board(app, frame, body),
         Screen::List => draw_list(app, frame, body),
+        Screen::Profile => draw_profile(app, frame, body),
         Screen::Detail => draw_detail(app, frame, body),
     }
     draw_footer(app, frame, footer);
@@ -86,6 +87,7 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
                 format!("{} · {} · {view}", b.project.key, line(&b.project.name, 40))
             })
         }
+        Screen::Profile => "Profile".to_string(),
         Screen::Detail => app
             .detail
             .as_ref()
@@ -295,4 +297,71 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
         width,
         height,
     }
+}
+
+fn draw_profile(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let [account, panes] =
+        Layout::vertical([Constraint::Length(4), Constraint::Min(4)]).areas(area);
+    let who = match &app.me.user {
+        Some(user) => vec![
+            Line::from(vec![
+                Span::styled(format!("@{}", user.handle), t.accent()),
+                Span::raw(format!("  {}", crate::text::plain(&user.display_name))),
+            ]),
+            Line::from(Span::styled(format!("server role: {}", user.role), t.dim())),
+        ],
+        None => vec![Line::from("the admin console has no account of its own")],
+    };
+    frame.render_widget(
+        Paragraph::new(who).block(panel(app, "Account".into(), false)),
+        account,
+    );
+    let [keys_area, tokens_area] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panes);
+    let profile = &app.profile;
+    let keys: Vec<ListItem> = profile
+        .keys
+        .iter()
+        .map(|k| {
+            ListItem::new(Line::from(vec![
+                Span::raw(format!(" {} ", k.fingerprint)),
+                Span::styled(format!("{} {}", k.algorithm, line(&k.comment, 24)), t.dim()),
+            ]))
+        })
+        .collect();
+    let mut state = ListState::default().with_selected((!profile.on_tokens).then_some(profile.row));
+    let list = List::new(keys)
+        .block(panel(
+            app,
+            format!("SSH keys · {}", profile.keys.len()),
+            !profile.on_tokens,
+        ))
+        .highlight_style(t.selected());
+    frame.render_stateful_widget(list, keys_area, &mut state);
+    let tokens: Vec<ListItem> = profile
+        .tokens
+        .iter()
+        .map(|tok| {
+            let status = if tok.revoked {
+                Span::styled("revoked", t.dim())
+            } else {
+                Span::styled("active", t.ok())
+            };
+            ListItem::new(Line::from(vec![
+                Span::raw(format!(" {:<24} ", line(&tok.name, 24))),
+                Span::styled(format!("tack_{}_…  ", tok.id), t.dim()),
+                status,
+            ]))
+        })
+        .collect();
+    let mut state = ListState::default().with_selected(profile.on_tokens.then_some(profile.row));
+    let list = List::new(tokens)
+        .block(panel(
+            app,
+            format!("API tokens · {}", profile.tokens.len()),
+            profile.on_tokens,
+        ))
+        .highlight_style(t.selected());
+    frame.render_stateful_widget(list, tokens_area, &mut state);
 }

@@ -15,13 +15,16 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
     match overlay {
         Overlay::Help => {
             let mut sections: Vec<Vec<Line>> = Vec::new();
-            for (scope, name) in [
-                (Scope::Global, "Everywhere"),
-                (Scope::Home, "Home"),
-                (Scope::Board, "Board"),
-                (Scope::List, "List"),
-                (Scope::Detail, "Issue"),
-            ] {
+            // The keys of this screen and the ones that work everywhere; the palette has the rest.
+            let here = match app.scope() {
+                Scope::Home => "On the home screen",
+                Scope::Board => "On the board",
+                Scope::List => "In the list",
+                Scope::Detail => "On an issue",
+                Scope::Profile => "In your profile",
+                Scope::Global => "",
+            };
+            for (scope, name) in [(app.scope(), here), (Scope::Global, "Everywhere")] {
                 let mut lines = vec![Line::from(Span::styled(name, t.title()))];
                 for binding in BINDINGS.iter().filter(|b| b.scope == scope) {
                     lines.push(Line::from(vec![
@@ -66,6 +69,10 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
         }
         Overlay::Input { prompt, text } => {
             let title = match prompt {
+                Prompt::AddKey => {
+                    "Add an SSH key · paste a line from ~/.ssh/id_ed25519.pub".to_string()
+                }
+                Prompt::NewToken => "New API token · its name (e.g. ci)".to_string(),
                 Prompt::Filter => "Filter · words, @who, #label, p:high, s:todo".to_string(),
                 Prompt::NewIssue { state } => format!("New issue in {}", plain(state)),
                 Prompt::Comment { issue } => format!("Comment on {issue}"),
@@ -79,6 +86,26 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 Line::from(Span::styled("enter saves · esc cancels", t.dim())),
             ];
             frame.render_widget(Paragraph::new(lines).block(panel(app, title, true)), rect);
+        }
+        Overlay::Reveal { title, secret } => {
+            let rect = centered(area, 84, 7);
+            frame.render_widget(Clear, rect);
+            let lines = vec![
+                Line::from(Span::styled(
+                    "Copy it now: it is not stored and cannot be shown again.",
+                    t.dim(),
+                )),
+                Line::raw(""),
+                Line::from(Span::styled(secret.clone(), t.accent())),
+                Line::raw(""),
+                Line::from(Span::styled("any key closes", t.dim())),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(ratatui::widgets::Wrap { trim: false })
+                    .block(panel(app, title.clone(), true)),
+                rect,
+            );
         }
         Overlay::Editor(editor) => {
             // The widget keeps its block in itself; a copy takes this frame's.
