@@ -455,6 +455,19 @@ pub fn apply(
                 Entry::comment(kind, &issue, id, EventRecord::Comment(comment)),
             )?]
         }
+        Op::PutTotp { record, logged } => {
+            let user = tx.require_user(record.user)?;
+            tx.put(T::Totp, &keys::id(record.user), record)?;
+            if *logged {
+                vec![tx.log(
+                    c,
+                    write,
+                    Entry::account(ActivityKind::UserUpdated, format!("@{}", user.handle)),
+                )?]
+            } else {
+                Vec::new()
+            }
+        }
         Op::DeleteComment { id } => {
             let comment: Comment = tx
                 .get(T::Comments, &keys::id(*id))?

@@ -15,7 +15,7 @@ mod trees;
 pub mod verify;
 mod writer;
 
-pub use records::{StoredInvite, StoredToken};
+pub use records::{StoredInvite, StoredToken, TotpRecord};
 pub use sled_store::{SledStore, StoreConfig};
 pub use verify::IntegrityReport;
 pub use writer::{CommitListener, Ticket};
@@ -131,6 +131,12 @@ pub enum Op {
     DeleteComment {
         id: CommentId,
     },
+    /// Enrols, confirms or disables a second factor, or records a used code (`logged` false:
+    /// no activity entry for every login).
+    PutTotp {
+        record: TotpRecord,
+        logged: bool,
+    },
 }
 
 /// What the service reads. Reads are synchronous; async callers run them off the runtime.
@@ -146,6 +152,7 @@ pub trait Store: Send + Sync + 'static {
     fn tokens(&self, user: Option<UserId>) -> Result<Vec<StoredToken>, StoreError>;
     fn invite(&self, id: &str) -> Result<Option<StoredInvite>, StoreError>;
     fn invites(&self) -> Result<Vec<StoredInvite>, StoreError>;
+    fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError>;
 
     fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError>;
     fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError>;

@@ -32,3 +32,13 @@ pub fn decode<T: Decode<()>>(tree: &'static str, bytes: &[u8]) -> Result<T, Stor
         reason: e.to_string(),
     })
 }
+
+/// A user's second factor. The secret must be readable to check codes, so it is kept in the
+/// store as is; `last_step` refuses a code that was already used.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct TotpRecord {
+    pub user: u64,
+    pub secret: Vec<u8>,
+    pub enabled: bool,
+    pub last_step: u64,
+}

@@ -12,7 +12,7 @@ use tack_protocol::{
 
 use crate::apply::Counters;
 use crate::backup::BackupInfo;
-use crate::records::{StoredInvite, StoredToken, decode};
+use crate::records::{StoredInvite, StoredToken, TotpRecord, decode};
 use crate::trees::{self, T, Trees};
 use crate::verify::{self, IntegrityReport};
 use crate::writer::{CommitListener, Ticket, Writer};
@@ -213,6 +213,10 @@ impl Store for SledStore {
 
     fn invites(&self) -> Result<Vec<StoredInvite>, StoreError> {
         self.all(T::Invites)
+    }
+
+    fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError> {
+        self.get(T::Totp, &keys::id(user))
     }
 
     fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {

@@ -22,9 +22,10 @@ pub enum T {
     Activity,
     ActivityByIssue,
     ActivityByProject,
+    Totp,
 }
 
-pub const TREE_NAMES: [&str; 19] = [
+pub const TREE_NAMES: [&str; 20] = [
     "meta",
     "users",
     "users_by_handle",
@@ -44,6 +45,7 @@ pub const TREE_NAMES: [&str; 19] = [
     "activity",
     "activity_by_issue",
     "activity_by_project",
+    "totp",
 ];
 
 pub struct Trees {

@@ -242,6 +242,19 @@ pub enum Request {
     },
     Unsubscribe,
 
+    /// Starts (or restarts) two-factor enrolment: a new secret, not in force until confirmed.
+    BeginTotp,
+    /// Confirms enrolment with a code from the authenticator app; from then on SSH logins ask
+    /// for a code after the key.
+    ConfirmTotp {
+        code: String,
+    },
+    /// Turns two-factor off; needs a current code.
+    DisableTotp {
+        code: String,
+    },
+    TotpStatus,
+
     /// An online, consistent snapshot of the whole store into a file on the server (admins).
     Backup {
         path: String,
@@ -292,6 +305,14 @@ pub enum ResponseBody {
         seq: u64,
     },
     Backup(BackupSummary),
+    /// The secret is shown this once, as an `otpauth://` URI (for a QR code) and in base32.
+    TotpSetup {
+        uri: String,
+        secret: String,
+    },
+    Totp {
+        enabled: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]

@@ -562,6 +562,24 @@ fn cases(f: &Fixture) -> Vec<(&'static str, Request, &'static [Who], bool)> {
             ADMINS,
             false,
         ),
+        ("BeginTotp", Request::BeginTotp, USERS, true),
+        (
+            "ConfirmTotp",
+            Request::ConfirmTotp {
+                code: "000000".into(),
+            },
+            USERS,
+            true,
+        ),
+        (
+            "DisableTotp",
+            Request::DisableTotp {
+                code: "000000".into(),
+            },
+            USERS,
+            true,
+        ),
+        ("TotpStatus", Request::TotpStatus, USERS, false),
         ("Backup", Request::Backup { path: backup }, ADMINS, true),
     ]
 }

@@ -189,3 +189,60 @@ pub async fn exec(handle: &Handle<AcceptAnyHostKey>, command: &str) -> (u32, Str
         String::from_utf8_lossy(&err).into_owned(),
     )
 }
+
+/// Logs in with `key`, then answers the two-factor prompt with `code`.
+pub async fn login_with_code(
+    handle: &mut Handle<AcceptAnyHostKey>,
+    key: &PrivateKey,
+    code: &str,
+) -> bool {
+    let first = handle
+        .authenticate_publickey(
+            "tack",
+            PrivateKeyWithHashAlg::new(Arc::new(key.clone()), None),
+        )
+        .await
+        .unwrap();
+    match first {
+        russh::client::AuthResult::Failure {
+            partial_success: true,
+            ..
+        } => {}
+        other => {
+            panic!("expected the key to be accepted with a second step to come, got {other:?}")
+        }
+    }
+    let mut answer = handle
+        .authenticate_keyboard_interactive_start("tack", None)
+        .await
+        .unwrap();
+    loop {
+        match answer {
+            KeyboardInteractiveAuthResponse::Success => return true,
+            KeyboardInteractiveAuthResponse::Failure { .. } => return false,
+            KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                if prompts.is_empty() {
+                    answer = handle
+                        .authenticate_keyboard_interactive_respond(Vec::new())
+                        .await
+                        .unwrap();
+                    continue;
+                }
+                assert!(
+                    prompts
+                        .iter()
+                        .any(|p| p.prompt.contains("TOTP code") && !p.echo),
+                    "{prompts:?}"
+                );
+                answer = handle
+                    .authenticate_keyboard_interactive_respond(vec![code.to_string()])
+                    .await
+                    .unwrap();
+                if let KeyboardInteractiveAuthResponse::InfoRequest { .. } = answer {
+                    // Asked again: the code was refused.
+                    return false;
+                }
+            }
+        }
+    }
+}

@@ -269,3 +269,75 @@ async fn idle_unauthenticated_connections_do_not_lock_out_a_real_login() {
     );
     drop(idle);
 }
+
+fn code_at(secret: &str, offset_steps: i64) -> String {
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+        .with_account_name("alice")
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    totp.generate((now + offset_steps * 30) as u64).to_string()
+}
+
+#[tokio::test]
+async fn two_factor_enrolment_then_login_asks_for_a_code_and_refuses_a_replay() {
+    let (server, key) = team().await;
+    let console = server.console().await;
+    let ResponseBody::TokenCreated { secret: token, .. } = console
+        .request(Request::CreateToken {
+            user: Some("alice".into()),
+            name: "t".into(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let alice = server.with_token(&token).await;
+    let ResponseBody::TotpSetup { uri, secret } = alice.request(Request::BeginTotp).await.unwrap()
+    else {
+        panic!()
+    };
+    assert!(
+        uri.starts_with("otpauth://totp/") && uri.contains("alice"),
+        "{uri}"
+    );
+    let wrong = alice
+        .request(Request::ConfirmTotp {
+            code: "000000".into(),
+        })
+        .await;
+    assert!(wrong.is_err() || code_at(&secret, 0) == "000000");
+    alice
+        .request(Request::ConfirmTotp {
+            code: code_at(&secret, 0),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        alice.request(Request::TotpStatus).await.unwrap(),
+        ResponseBody::Totp { enabled: true }
+    );
+
+    // The key alone is not enough any more.
+    let mut bare = ssh::connect(&server.ssh).await;
+    assert!(!ssh::login(&mut bare, &key).await);
+
+    // A wrong code is refused; the next valid code lets alice in; the same code again does not.
+    let mut wrong = ssh::connect(&server.ssh).await;
+    assert!(!ssh::login_with_code(&mut wrong, &key, "12345").await);
+    let next = code_at(&secret, 1);
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login_with_code(&mut handle, &key, &next).await);
+    let mut term = Terminal::open(&handle, 80, 24).await;
+    term.wait_for("My open issues", WAIT).await;
+    let mut replay = ssh::connect(&server.ssh).await;
+    assert!(
+        !ssh::login_with_code(&mut replay, &key, &next).await,
+        "a used code is refused"
+    );
+}

@@ -80,6 +80,8 @@ pub struct ProfileView {
     /// false: keys pane, true: tokens pane.
     pub on_tokens: bool,
     pub row: usize,
+    /// Whether two-factor is on, once the server said.
+    pub totp: Option<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +131,7 @@ pub(crate) enum Pending {
     Change,
     Keys,
     Tokens,
+    Totp,
     /// A profile change; on success the keys and tokens are listed again.
     ProfileChange,
     /// Shows the answer once (a new token's secret).
@@ -174,6 +177,12 @@ pub enum Overlay {
         selected: usize,
     },
     Editor(Box<crate::editor::Editor>),
+    /// Two-factor enrolment: the QR code of the secret, and the code that confirms it.
+    TotpEnrol {
+        uri: String,
+        secret: String,
+        code: String,
+    },
     /// A secret shown once (a new API token).
     Reveal {
         title: String,
@@ -503,6 +512,7 @@ impl App {
         vec![
             self.send(Pending::Keys, Request::ListKeys { user: None }),
             self.send(Pending::Tokens, Request::ListTokens { user: None }),
+            self.send(Pending::Totp, Request::TotpStatus),
         ]
     }
 

@@ -47,6 +47,7 @@ pub enum Action {
     AddKey,
     NewToken,
     Remove,
+    TwoFactor,
 }
 
 pub struct Binding {
@@ -116,6 +117,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(P, &[Char('a')], "a", Action::AddKey, "add an SSH key (paste its .pub line)", Some("add key")),
     bind(P, &[Char('t')], "t", Action::NewToken, "create an API token (shown once)", Some("new token")),
     bind(P, &[Char('x'), Delete], "x", Action::Remove, "remove the key or revoke the token", Some("remove")),
+    bind(P, &[Char('T')], "T", Action::TwoFactor, "turn on two-factor (TOTP) for SSH logins", Some("2fa")),
     bind(D, &[Char('s')], "s", Action::SetState, "set the state", Some("state")),
     bind(D, &[Char('p')], "p", Action::SetPriority, "set the priority", Some("priority")),
     bind(D, &[Char('a')], "a", Action::Assign, "assign or unassign someone", Some("assign")),

@@ -13,6 +13,23 @@ impl App {
         };
         match overlay {
             Overlay::Help | Overlay::Reveal { .. } => Vec::new(),
+            Overlay::TotpEnrol {
+                uri,
+                secret,
+                mut code,
+            } => match key.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => vec![self.send(Pending::Totp, Request::ConfirmTotp { code })],
+                other => {
+                    if matches!(other, KeyCode::Backspace)
+                        || matches!(other, KeyCode::Char(c) if c.is_ascii_digit())
+                    {
+                        edit(&mut code, other);
+                    }
+                    self.overlay = Some(Overlay::TotpEnrol { uri, secret, code });
+                    Vec::new()
+                }
+            },
             Overlay::Input { prompt, mut text } => match key.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => self.submit(prompt, text),

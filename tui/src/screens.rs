@@ -407,6 +407,7 @@ impl App {
                     text: String::new(),
                 })
             }
+            Action::TwoFactor => return vec![self.send(Pending::Totp, Request::BeginTotp)],
             Action::NewToken => {
                 self.overlay = Some(Overlay::Input {
                     prompt: Prompt::NewToken,

@@ -38,6 +38,19 @@ impl App {
         match (pending, body) {
             (Some(Pending::Projects), ResponseBody::Projects(projects)) => self.projects = projects,
             (Some(Pending::Keys), ResponseBody::Keys(keys)) => self.profile.keys = keys,
+            (Some(Pending::Totp), ResponseBody::Totp { enabled }) => {
+                if enabled && self.profile.totp == Some(false) {
+                    self.toast("two-factor is on: SSH logins now ask for a code", false);
+                }
+                self.profile.totp = Some(enabled);
+            }
+            (Some(Pending::Totp), ResponseBody::TotpSetup { uri, secret }) => {
+                self.overlay = Some(Overlay::TotpEnrol {
+                    uri,
+                    secret,
+                    code: String::new(),
+                });
+            }
             (Some(Pending::Tokens), ResponseBody::Tokens(tokens)) => self.profile.tokens = tokens,
             (Some(Pending::Reveal), ResponseBody::TokenCreated { token, secret }) => {
                 self.overlay = Some(Overlay::Reveal {

@@ -146,6 +146,9 @@ fn reply(request: &Request) -> Option<ResponseBody> {
             last_used_at: None,
         }]),
         Request::ListTokens { .. } => ResponseBody::Tokens(vec![ApiToken { id: "0123456789abcdef".into(), user: 1, name: "ci".into(), created_at: 0, last_used_at: None, revoked: false }]),
+        Request::TotpStatus => ResponseBody::Totp { enabled: false },
+        Request::BeginTotp => ResponseBody::TotpSetup { uri: "otpauth://totp/tack:alice?secret=JBSWY3DPEHPK3PXP&issuer=tack".into(), secret: "JBSWY3DPEHPK3PXP".into() },
+        Request::ConfirmTotp { .. } => ResponseBody::Totp { enabled: true },
         Request::CreateToken { name, .. } => ResponseBody::TokenCreated {
             token: ApiToken { id: "fedcba9876543210".into(), user: 1, name: name.clone(), created_at: 0, last_used_at: None, revoked: false },
             secret: "tack_fedcba9876543210_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff".into(),
@@ -498,4 +501,24 @@ fn the_profile_lists_keys_and_tokens_and_shows_a_new_token_once() {
             "the secret is gone once closed"
         );
     }
+}
+
+#[test]
+fn two_factor_enrolment_shows_a_qr_code_and_confirms() {
+    let mut app = app((120, 40), ColorSupport::TrueColor);
+    key(&mut app, KeyCode::Char('P'));
+    assert!(render(&app).contains("two-factor: off"));
+    key(&mut app, KeyCode::Char('T'));
+    let screen = render(&app);
+    assert!(
+        screen.contains("scan with your authenticator app")
+            && screen.contains("JBSWY3DPEHPK3PXP")
+            && screen.contains('█'),
+        "{screen}"
+    );
+    for c in "123456".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert!(render(&app).contains("two-factor: on"));
 }

@@ -300,6 +300,10 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             ResponseBody::Comments(v) => json(o, v),
             ResponseBody::Activity(v) => json(o, v),
             ResponseBody::Subscribed { seq } => json(o, &serde_json::json!({ "seq": seq })),
+            ResponseBody::TotpSetup { uri, secret } => {
+                json(o, &serde_json::json!({ "uri": uri, "secret": secret }))
+            }
+            ResponseBody::Totp { enabled } => json(o, &serde_json::json!({ "totp": enabled })),
             ResponseBody::Backup(v) => json(o, v),
         }
         return;
@@ -493,6 +497,16 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             activity_rows(&entries, &names),
         ),
         ResponseBody::Subscribed { seq } => outln!(o, "subscribed at event {seq}"),
+        ResponseBody::TotpSetup { uri, secret } => {
+            outln!(o, "{uri}");
+            errln!(
+                o,
+                "secret {secret}; add it to your authenticator app, then confirm with a code"
+            );
+        }
+        ResponseBody::Totp { enabled } => {
+            outln!(o, "two-factor is {}", if enabled { "on" } else { "off" })
+        }
         ResponseBody::Backup(summary) => outln!(
             o,
             "backup written to {} ({} bytes)",

@@ -12,6 +12,7 @@ mod issues;
 mod keys;
 mod projects;
 mod tokens;
+mod totp;
 mod users;
 pub mod validate;
 
@@ -354,6 +355,10 @@ impl Service {
             } => self.project_activity(caller, project, after, limit).await,
             AllActivity { after, limit } => self.all_activity(caller, after, limit).await,
             Backup { path } => self.backup(caller, path).await,
+            BeginTotp => self.begin_totp(caller).await,
+            ConfirmTotp { code } => self.confirm_totp(caller, code).await,
+            DisableTotp { code } => self.disable_totp(caller, code).await,
+            TotpStatus => self.totp_status(caller).await,
             Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
                 "request",
                 "subscriptions are handled by the connection; send Subscribe on a protocol connection",

@@ -42,6 +42,8 @@ pub struct Connection {
     authenticated: Arc<AtomicBool>,
     who: Option<Who>,
     unknown_key: Option<PublicKey>,
+    /// A known key whose account also wants a TOTP code.
+    awaiting_code: Option<Who>,
     channel: Option<ChannelId>,
     writer: Option<russh::ChannelWriteHalf<Msg>>,
     term: TermInfo,
@@ -63,6 +65,7 @@ impl Connection {
             authenticated,
             who: None,
             unknown_key: None,
+            awaiting_code: None,
             channel: None,
             writer: None,
             term: TermInfo::default(),
@@ -106,6 +109,51 @@ fn clamp_size(cols: u32, rows: u32) -> (u16, u16) {
     (cols.clamp(1, 500) as u16, rows.clamp(1, 200) as u16)
 }
 
+impl Connection {
+    async fn second_factor(
+        &mut self,
+        who: Who,
+        response: Option<Response<'_>>,
+    ) -> Result<Auth, russh::Error> {
+        let Who::Known { caller, .. } = &who else {
+            return Ok(Auth::reject());
+        };
+        let Some(mut response) = response else {
+            return Ok(Auth::Partial {
+                name: "tack".into(),
+                instructions: "Two-factor is on for this account.".into(),
+                prompts: vec![("TOTP code: ".into(), false)].into(),
+            });
+        };
+        let code = response
+            .next()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default();
+        match self.server.service.verify_totp_login(caller, &code).await {
+            Ok(()) => {
+                tracing::info!(peer = %self.peer, user = %caller.rate_key(), "ssh login with two-factor");
+                self.awaiting_code = None;
+                self.signed_in(who);
+                Ok(Auth::Accept)
+            }
+            Err(err) => {
+                self.failures += 1;
+                tracing::info!(peer = %self.peer, failures = self.failures, error = %err, "wrong two-factor code");
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    500 * u64::from(self.failures.min(8)),
+                ))
+                .await;
+                Ok(Auth::Reject {
+                    proceed_with_methods: Some(MethodSet::from(
+                        &[MethodKind::KeyboardInteractive][..],
+                    )),
+                    partial_success: true,
+                })
+            }
+        }
+    }
+}
+
 impl Handler for Connection {
     type Error = russh::Error;
 
@@ -137,6 +185,25 @@ impl Handler for Connection {
             .await
         {
             Ok(Some(caller)) => {
+                let user = caller.user_id().unwrap_or(0);
+                if self
+                    .server
+                    .service
+                    .totp_required(user)
+                    .await
+                    .unwrap_or(true)
+                {
+                    self.awaiting_code = Some(Who::Known {
+                        caller,
+                        fingerprint: parsed.fingerprint,
+                    });
+                    return Ok(Auth::Reject {
+                        proceed_with_methods: Some(MethodSet::from(
+                            &[MethodKind::KeyboardInteractive][..],
+                        )),
+                        partial_success: true,
+                    });
+                }
                 tracing::info!(peer = %self.peer, user = %caller.rate_key(), "ssh login");
                 self.signed_in(Who::Known {
                     caller,
@@ -167,6 +234,9 @@ impl Handler for Connection {
         _submethods: &str,
         response: Option<Response<'a>>,
     ) -> Result<Auth, Self::Error> {
+        if let Some(who) = self.awaiting_code.clone() {
+            return self.second_factor(who, response).await;
+        }
         let Some(key) = self.unknown_key.clone() else {
             return Ok(Auth::reject());
         };

@@ -309,7 +309,17 @@ fn draw_profile(app: &App, frame: &mut Frame, area: Rect) {
                 Span::styled(format!("@{}", user.handle), t.accent()),
                 Span::raw(format!("  {}", crate::text::plain(&user.display_name))),
             ]),
-            Line::from(Span::styled(format!("server role: {}", user.role), t.dim())),
+            Line::from(vec![
+                Span::styled(
+                    format!("server role: {}   two-factor: ", user.role),
+                    t.dim(),
+                ),
+                match app.profile.totp {
+                    Some(true) => Span::styled("on", t.ok()),
+                    Some(false) => Span::styled("off (T turns it on)", t.dim()),
+                    None => Span::styled("…", t.dim()),
+                },
+            ]),
         ],
         None => vec![Line::from("the admin console has no account of its own")],
     };

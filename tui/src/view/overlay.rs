@@ -87,6 +87,45 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
             ];
             frame.render_widget(Paragraph::new(lines).block(panel(app, title, true)), rect);
         }
+        Overlay::TotpEnrol { uri, secret, code } => {
+            use qrcode::render::unicode::Dense1x2;
+            // Light modules drawn as blocks reads on dark and light terminals alike.
+            let qr = qrcode::QrCode::new(uri.as_bytes())
+                .map(|qr| {
+                    qr.render::<Dense1x2>()
+                        .dark_color(Dense1x2::Light)
+                        .light_color(Dense1x2::Dark)
+                        .quiet_zone(true)
+                        .build()
+                })
+                .unwrap_or_default();
+            let mut lines: Vec<Line> = qr.lines().map(|l| Line::raw(l.to_string())).collect();
+            lines.push(Line::raw(""));
+            lines.push(Line::from(vec![
+                Span::styled("or type the secret: ", t.dim()),
+                Span::styled(secret.clone(), t.accent()),
+            ]));
+            lines.push(Line::from(vec![
+                Span::styled("code from your app: ", t.dim()),
+                Span::raw(code.clone()),
+                Span::styled("▏", t.accent()),
+            ]));
+            lines.push(Line::from(Span::styled(
+                "enter confirms · esc cancels",
+                t.dim(),
+            )));
+            let height = (lines.len() as u16 + 2).min(area.height);
+            let rect = centered(area, 72, height);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(lines).block(panel(
+                    app,
+                    "Two-factor · scan with your authenticator app".into(),
+                    true,
+                )),
+                rect,
+            );
+        }
         Overlay::Reveal { title, secret } => {
             let rect = centered(area, 84, 7);
             frame.render_widget(Clear, rect);
