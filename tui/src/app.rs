@@ -149,7 +149,6 @@ pub enum Prompt {
     AddKey,
     NewToken,
     NewIssue { state: String },
-    Comment { issue: String },
     Title { issue: String, version: u64 },
 }
 

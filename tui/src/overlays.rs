@@ -180,28 +180,30 @@ impl App {
                 };
                 vec![self.send(Pending::Change, Request::CreateIssue(new))]
             }
-            Prompt::Comment { issue } => vec![self.send(
-                Pending::Comments(issue.clone()),
-                Request::AddComment { issue, body: text },
-            )],
             Prompt::Title { issue, version } => {
-                let request = Request::UpdateIssue {
-                    key: issue,
-                    version,
-                    patch: IssuePatch {
-                        title: Some(text.clone()),
-                        ..Default::default()
-                    },
+                let patch = IssuePatch {
+                    title: Some(text.clone()),
+                    ..Default::default()
                 };
-                vec![self.send(
-                    Pending::Edit {
-                        retry: Box::new(request.clone()),
-                        mine: text,
-                    },
-                    request,
-                )]
+                vec![self.send_edit(issue, version, patch, text)]
             }
         }
+    }
+
+    /// Sends an edit of typed text; if it loses a race, the author is asked what to keep.
+    fn send_edit(&mut self, key: String, version: u64, patch: IssuePatch, mine: String) -> Command {
+        let request = Request::UpdateIssue {
+            key,
+            version,
+            patch,
+        };
+        self.send(
+            Pending::Edit {
+                retry: Box::new(request.clone()),
+                mine,
+            },
+            request,
+        )
     }
 
     pub(crate) fn save_editor(
@@ -219,21 +221,11 @@ impl App {
             }
             EditTarget::Comment { .. } => Vec::new(),
             EditTarget::Description { issue, version } => {
-                let request = Request::UpdateIssue {
-                    key: issue,
-                    version,
-                    patch: IssuePatch {
-                        description: Some(text.clone()),
-                        ..Default::default()
-                    },
+                let patch = IssuePatch {
+                    description: Some(text.clone()),
+                    ..Default::default()
                 };
-                vec![self.send(
-                    Pending::Edit {
-                        retry: Box::new(request.clone()),
-                        mine: text,
-                    },
-                    request,
-                )]
+                vec![self.send_edit(issue, version, patch, text)]
             }
         }
     }

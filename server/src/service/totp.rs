@@ -38,6 +38,21 @@ fn code_step(totp: &Totp, code: &str) -> Option<u64> {
 }
 
 impl Service {
+    async fn save_totp(
+        &self,
+        caller: &Caller,
+        record: TotpRecord,
+        change_to: Option<(&str, &str)>,
+    ) -> Result<(), ApiError> {
+        let changes = change_to
+            .map(|(before, after)| vec![change("totp", before, after)])
+            .unwrap_or_default();
+        let logged = change_to.is_some();
+        self.commit(caller, Op::PutTotp { record, logged }, changes)
+            .await
+            .map(|_| ())
+    }
+
     fn me<'a>(&self, caller: &'a Caller) -> Result<&'a User, ApiError> {
         match caller {
             Caller::User { user, .. } => Ok(user),
@@ -73,15 +88,7 @@ impl Service {
             enabled: false,
             last_step: 0,
         };
-        self.commit(
-            caller,
-            Op::PutTotp {
-                record,
-                logged: false,
-            },
-            Vec::new(),
-        )
-        .await?;
+        self.save_totp(caller, record, None).await?;
         Ok(ResponseBody::TotpSetup { uri, secret: shown })
     }
 
@@ -104,15 +111,7 @@ impl Service {
             })?;
         record.enabled = true;
         record.last_step = step;
-        self.commit(
-            caller,
-            Op::PutTotp {
-                record,
-                logged: true,
-            },
-            vec![change("totp", "off", "on")],
-        )
-        .await?;
+        self.save_totp(caller, record, Some(("off", "on"))).await?;
         Ok(ResponseBody::Totp { enabled: true })
     }
 
@@ -129,15 +128,7 @@ impl Service {
             ApiError::invalid("code", "that code does not match; two-factor stays on")
         })?;
         record.enabled = false;
-        self.commit(
-            caller,
-            Op::PutTotp {
-                record,
-                logged: true,
-            },
-            vec![change("totp", "on", "off")],
-        )
-        .await?;
+        self.save_totp(caller, record, Some(("on", "off"))).await?;
         Ok(ResponseBody::Totp { enabled: false })
     }
 
@@ -166,15 +157,7 @@ impl Service {
             ));
         }
         record.last_step = step;
-        self.commit(
-            caller,
-            Op::PutTotp {
-                record,
-                logged: false,
-            },
-            Vec::new(),
-        )
-        .await?;
+        self.save_totp(caller, record, None).await?;
         Ok(())
     }
 }

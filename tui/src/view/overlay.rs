@@ -75,7 +75,6 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 Prompt::NewToken => "New API token · its name (e.g. ci)".to_string(),
                 Prompt::Filter => "Filter · words, @who, #label, p:high, s:todo".to_string(),
                 Prompt::NewIssue { state } => format!("New issue in {}", plain(state)),
-                Prompt::Comment { issue } => format!("Comment on {issue}"),
                 Prompt::Title { issue, .. } => format!("Title of {issue}"),
             };
             let rect = centered(area, 70, 5);
