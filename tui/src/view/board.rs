@@ -145,7 +145,12 @@ pub(super) fn draw_list(app: &App, frame: &mut Frame, area: Rect) {
     use ratatui::widgets::{Cell, Row, Table, TableState};
     let t = &app.theme;
     let rows = app.list_rows();
-    let title_width = area.width.saturating_sub(62).max(10) as usize;
+    let wide = area.width >= 100;
+    let assignee_width: u16 = if wide { 16 } else { 10 };
+    let title_width = area
+        .width
+        .saturating_sub(if wide { 62 } else { 44 })
+        .max(10) as usize;
     let body: Vec<Row> = rows
         .iter()
         .map(|issue| {
@@ -176,19 +181,24 @@ pub(super) fn draw_list(app: &App, frame: &mut Frame, area: Rect) {
                     t.priority(issue.priority),
                 )),
                 Cell::from(line(&issue.title, title_width)),
-                Cell::from(Span::styled(line(&assignees.join(" "), 16), t.dim())),
+                Cell::from(Span::styled(
+                    line(&assignees.join(" "), assignee_width as usize),
+                    t.dim(),
+                )),
                 Cell::from(Span::styled(line(&issue.labels.join(" "), 12), t.label())),
             ])
         })
         .collect();
+    // Narrow terminals give the labels' room to the title.
+    let label_width = if wide { 12 } else { 0 };
     let widths = [
         Constraint::Length(1),
         Constraint::Length(9),
         Constraint::Length(14),
         Constraint::Length(2),
         Constraint::Min(10),
-        Constraint::Length(16),
-        Constraint::Length(12),
+        Constraint::Length(assignee_width),
+        Constraint::Length(label_width),
     ];
     let header = Row::new(["", "KEY", "STATE", "", "TITLE", "ASSIGNEES", "LABELS"]).style(t.dim());
     let selected = if app.list.selected.is_empty() {
