@@ -98,7 +98,16 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                         .build()
                 })
                 .unwrap_or_default();
-            let mut lines: Vec<Line> = qr.lines().map(|l| Line::raw(l.to_string())).collect();
+            // Below the QR code's height, the secret alone (every app accepts it typed in).
+            let fits = qr.lines().count() as u16 + 7 <= area.height;
+            let mut lines: Vec<Line> = if fits {
+                qr.lines().map(|l| Line::raw(l.to_string())).collect()
+            } else {
+                vec![Line::from(Span::styled(
+                    "(too short for the QR code: enlarge the terminal, or type the secret)",
+                    t.dim(),
+                ))]
+            };
             lines.push(Line::raw(""));
             lines.push(Line::from(vec![
                 Span::styled("or type the secret: ", t.dim()),
