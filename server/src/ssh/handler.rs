@@ -48,6 +48,7 @@ pub struct Connection {
     writer: Option<russh::ChannelWriteHalf<Msg>>,
     term: TermInfo,
     input: Option<mpsc::Sender<DriverInput>>,
+    /// Wrong codes on this connection (the source address's count is in the server).
     failures: u32,
 }
 
@@ -110,6 +111,15 @@ fn clamp_size(cols: u32, rows: u32) -> (u16, u16) {
 }
 
 impl Connection {
+    /// A wrong code costs time, more with every failure from the same source address, across
+    /// connections, on top of russh's rejection delay.
+    async fn failed(&mut self, what: &str, err: &tack_protocol::ApiError) {
+        self.failures += 1;
+        let delay = self.server.penalize(self.peer.ip());
+        tracing::info!(peer = %self.peer, failures = self.failures, delay_ms = delay.as_millis() as u64, error = %err, "{what}");
+        tokio::time::sleep(delay).await;
+    }
+
     async fn second_factor(
         &mut self,
         who: Who,
@@ -137,12 +147,7 @@ impl Connection {
                 Ok(Auth::Accept)
             }
             Err(err) => {
-                self.failures += 1;
-                tracing::info!(peer = %self.peer, failures = self.failures, error = %err, "wrong two-factor code");
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    500 * u64::from(self.failures.min(8)),
-                ))
-                .await;
+                self.failed("wrong two-factor code", &err).await;
                 Ok(Auth::Reject {
                     proceed_with_methods: Some(MethodSet::from(
                         &[MethodKind::KeyboardInteractive][..],
@@ -260,13 +265,7 @@ impl Handler for Connection {
                 Ok(Auth::Accept)
             }
             Err(err) => {
-                self.failures += 1;
-                tracing::info!(peer = %self.peer, failures = self.failures, error = %err, "wrong invite code");
-                // Each wrong code costs more time, on top of russh's rejection delay.
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    500 * u64::from(self.failures.min(8)),
-                ))
-                .await;
+                self.failed("wrong invite code", &err).await;
                 Ok(Auth::reject())
             }
         }

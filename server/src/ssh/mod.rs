@@ -93,6 +93,32 @@ impl Sessions {
     }
 }
 
+/// Failures per source address; they decay after a quiet quarter of an hour.
+#[derive(Default)]
+struct Penalties {
+    by_source: Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>,
+}
+
+const PENALTY_MEMORY: Duration = Duration::from_secs(15 * 60);
+const MAX_PENALTY: Duration = Duration::from_secs(8);
+
+impl Penalties {
+    /// Counts a failure from `source`; returns how long to make it wait.
+    fn penalize(&self, source: std::net::IpAddr) -> Duration {
+        let mut by_source = self
+            .by_source
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        by_source.retain(|_, (_, last)| now.duration_since(*last) < PENALTY_MEMORY);
+        let entry = by_source.entry(source).or_insert((0, now));
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = now;
+        let doublings = entry.0.saturating_sub(1).min(5);
+        (Duration::from_millis(250) * 2u32.pow(doublings)).min(MAX_PENALTY)
+    }
+}
+
 pub struct SshServer {
     service: Arc<Service>,
     protocol: Arc<ProtocolServer>,
@@ -100,6 +126,7 @@ pub struct SshServer {
     settings: SshSettings,
     pending: PendingHandshakes,
     sessions: Sessions,
+    penalties: Penalties,
     next_id: AtomicU64,
     shutdown: CancellationToken,
 }
@@ -136,9 +163,14 @@ impl SshServer {
             pending: PendingHandshakes::new(settings.max_unauthenticated),
             settings,
             sessions: Sessions::default(),
+            penalties: Penalties::default(),
             next_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
         }))
+    }
+
+    pub(crate) fn penalize(&self, source: std::net::IpAddr) -> Duration {
+        self.penalties.penalize(source)
     }
 
     pub fn shutdown(&self) {
@@ -254,3 +286,23 @@ impl SshServer {
 }
 
 use tack_protocol::ResponseBody;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_failures_from_one_source_wait_longer() {
+        let penalties = Penalties::default();
+        let here: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let there: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+        let waits: Vec<Duration> = (0..8).map(|_| penalties.penalize(here)).collect();
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+        assert_eq!(waits.last(), Some(&MAX_PENALTY));
+        assert_eq!(
+            penalties.penalize(there),
+            Duration::from_millis(250),
+            "other sources are not slowed"
+        );
+    }
+}
