@@ -22,6 +22,7 @@ pub struct Config {
     pub limits: LimitsSection,
     #[serde(rename = "ssh_limits")]
     pub ssh_limits: SshSection,
+    pub security: SecuritySection,
     /// `human` or `json`.
     pub log_format: String,
 }
@@ -32,6 +33,14 @@ pub struct StoreSection {
     pub cache_capacity_mb: u64,
     /// Share flushes among concurrent writes. Turning it off is for benchmarks only.
     pub group_commit: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecuritySection {
+    /// Server admins must use a TOTP code after their key; until they enrol, they can do
+    /// nothing else.
+    pub require_totp_for_admins: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +87,7 @@ impl Default for Config {
             store: StoreSection::default(),
             limits: LimitsSection::default(),
             ssh_limits: SshSection::default(),
+            security: SecuritySection::default(),
             log_format: "human".into(),
         }
     }
@@ -173,6 +183,7 @@ impl Config {
             max_auth_attempts: ssh.max_auth_attempts.max(1),
             max_sessions_per_user: ssh.max_sessions_per_user.max(1),
             idle_timeout: Duration::from_secs(ssh.idle_timeout_secs.max(1)),
+            require_totp_for_admins: self.security.require_totp_for_admins,
         }
     }
 

@@ -341,3 +341,31 @@ async fn two_factor_enrolment_then_login_asks_for_a_code_and_refuses_a_replay() 
         "a used code is refused"
     );
 }
+
+#[tokio::test]
+async fn admins_without_two_factor_may_only_enrol_when_the_server_requires_it() {
+    let server = TestServer::start_with_config(BIN, "[security]\nrequire_totp_for_admins = true\n");
+    let key = ssh::new_key();
+    assert!(
+        server
+            .ctl(&["user", "create", "root", "--admin"])
+            .status
+            .success()
+    );
+    assert!(
+        server
+            .ctl(&["key", "add", &ssh::authorized_line(&key), "--user", "root"])
+            .status
+            .success()
+    );
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    let mut term = Terminal::open(&handle, 120, 40).await;
+    term.wait_for("scan with your authenticator app", WAIT)
+        .await;
+    let mut other = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut other, &key).await);
+    let (status, _, err) = ssh::exec(&other, "user list").await;
+    assert_eq!(status, 1);
+    assert!(err.contains("requires two-factor"), "{err}");
+}

@@ -506,6 +506,17 @@ impl App {
         ]
     }
 
+    /// The server wants two-factor before anything else: straight to enrolment.
+    pub fn require_two_factor(&mut self) -> Vec<Command> {
+        self.toast(
+            "this server requires two-factor for admins: turn it on, then log in again",
+            true,
+        );
+        let mut out = self.open_profile();
+        out.push(self.send(Pending::Totp, Request::BeginTotp));
+        out
+    }
+
     pub(crate) fn open_profile(&mut self) -> Vec<Command> {
         self.go(Screen::Profile);
         vec![

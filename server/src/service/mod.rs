@@ -37,13 +37,16 @@ pub enum Caller {
     User { user: User, token: Option<String> },
     /// Authenticated by nothing: may only redeem an invite.
     Anonymous,
+    /// A server admin signed in by key on a server that requires two-factor for admins, who has
+    /// none yet: may only enrol it (and holds none of an admin's rights meanwhile).
+    Enrolling { user: User },
 }
 
 impl Caller {
     pub fn actor(&self) -> Option<Actor> {
         match self {
             Caller::Console => Some(Actor::Console),
-            Caller::User { user, .. } => Some(Actor::User(user.id)),
+            Caller::User { user, .. } | Caller::Enrolling { user } => Some(Actor::User(user.id)),
             Caller::Anonymous => None,
         }
     }
@@ -52,13 +55,13 @@ impl Caller {
         match self {
             Caller::Console => true,
             Caller::User { user, .. } => user.role == ServerRole::Admin,
-            Caller::Anonymous => false,
+            Caller::Anonymous | Caller::Enrolling { .. } => false,
         }
     }
 
     pub fn user_id(&self) -> Option<u64> {
         match self {
-            Caller::User { user, .. } => Some(user.id),
+            Caller::User { user, .. } | Caller::Enrolling { user } => Some(user.id),
             _ => None,
         }
     }
@@ -71,7 +74,9 @@ impl Caller {
                 user,
                 token: Some(token),
             } => format!("user:{}:token:{token}", user.id),
-            Caller::User { user, token: None } => format!("user:{}", user.id),
+            Caller::User { user, token: None } | Caller::Enrolling { user } => {
+                format!("user:{}", user.id)
+            }
             Caller::Anonymous => "anonymous".into(),
         }
     }
@@ -83,7 +88,7 @@ impl Caller {
                 user: None,
                 role: ServerRole::Admin,
             }),
-            Caller::User { user, .. } => Some(Identity {
+            Caller::User { user, .. } | Caller::Enrolling { user } => Some(Identity {
                 actor: Actor::User(user.id),
                 user: Some(user.clone()),
                 role: user.role,
@@ -228,6 +233,20 @@ impl Service {
             return Err(ApiError::unauthenticated(
                 "this connection has no identity; connect with an API token (--token or TACK_TOKEN), or redeem an invite code",
             ));
+        }
+        if let Caller::Enrolling { user } = caller
+            && !matches!(
+                request,
+                Request::Whoami
+                    | Request::BeginTotp
+                    | Request::ConfirmTotp { .. }
+                    | Request::TotpStatus
+            )
+        {
+            return Err(ApiError::forbidden(format!(
+                "this server requires two-factor for admins: @{} must turn it on (profile, T) and log in again",
+                user.handle
+            )));
         }
         use Request::*;
         match request {
@@ -390,6 +409,14 @@ impl Service {
                     token: token.clone(),
                 })
             }
+            Caller::Enrolling { user } => match self.user_by_id(user.id).await? {
+                Some(current) if !current.disabled => Ok(Caller::Enrolling {
+                    user: (*current).clone(),
+                }),
+                _ => Err(ApiError::unauthenticated(
+                    "this account is disabled or gone",
+                )),
+            },
             other => Ok(other.clone()),
         }
     }
@@ -488,7 +515,7 @@ impl Service {
             Caller::Console => Some(ProjectRole::Owner),
             Caller::User { user, .. } if user.role == ServerRole::Admin => Some(ProjectRole::Owner),
             Caller::User { user, .. } => project.role_of(user.id),
-            Caller::Anonymous => None,
+            Caller::Anonymous | Caller::Enrolling { .. } => None,
         }
     }
 

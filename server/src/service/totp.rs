@@ -55,7 +55,7 @@ impl Service {
 
     fn me<'a>(&self, caller: &'a Caller) -> Result<&'a User, ApiError> {
         match caller {
-            Caller::User { user, .. } => Ok(user),
+            Caller::User { user, .. } | Caller::Enrolling { user } => Ok(user),
             _ => Err(ApiError::invalid(
                 "user",
                 "two-factor codes belong to a person; the console has none",

@@ -341,6 +341,7 @@ async fn app_loop(
     size: (u16, u16),
     stop: &CancellationToken,
 ) {
+    let enrolling = matches!(caller, Caller::Enrolling { .. });
     let Ok(client) = connect(protocol, caller).await else {
         return;
     };
@@ -354,7 +355,11 @@ async fn app_loop(
     let (answers_tx, mut answers) =
         mpsc::unbounded_channel::<(u64, Result<ResponseBody, ApiError>)>();
     let mut app = App::new(me, theme, size);
-    let mut pending = app.start();
+    let mut pending = if enrolling {
+        app.require_two_factor()
+    } else {
+        app.start()
+    };
     loop {
         for command in pending.drain(..) {
             match command {

@@ -209,6 +209,16 @@ impl Handler for Connection {
                         partial_success: true,
                     });
                 }
+                let caller = match caller {
+                    Caller::User { user, .. }
+                        if self.server.settings.require_totp_for_admins
+                            && user.role == tack_protocol::ServerRole::Admin =>
+                    {
+                        tracing::info!(peer = %self.peer, user = %user.handle, "admin without two-factor: enrolment only");
+                        Caller::Enrolling { user }
+                    }
+                    other => other,
+                };
                 tracing::info!(peer = %self.peer, user = %caller.rate_key(), "ssh login");
                 self.signed_in(Who::Known {
                     caller,

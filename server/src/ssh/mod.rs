@@ -29,6 +29,8 @@ pub struct SshSettings {
     pub max_auth_attempts: usize,
     pub max_sessions_per_user: usize,
     pub idle_timeout: Duration,
+    /// Admins without two-factor may only enrol it.
+    pub require_totp_for_admins: bool,
 }
 
 impl Default for SshSettings {
@@ -39,6 +41,7 @@ impl Default for SshSettings {
             max_auth_attempts: 6,
             max_sessions_per_user: 10,
             idle_timeout: Duration::from_secs(30 * 60),
+            require_totp_for_admins: false,
         }
     }
 }
