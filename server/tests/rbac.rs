@@ -673,3 +673,21 @@ async fn a_disabled_user_is_refused_at_once() {
         .unwrap_err();
     assert!(err.to_string().contains("disabled"), "{err}");
 }
+
+#[tokio::test]
+async fn an_admin_who_must_enrol_two_factor_can_do_nothing_else() {
+    let f = fixture().await;
+    let Some((_, Caller::User { user, .. })) = f.callers.iter().find(|(w, _)| *w == Admin) else {
+        panic!()
+    };
+    let enrolling = Caller::Enrolling { user: user.clone() };
+    let allowed = ["Whoami", "BeginTotp", "ConfirmTotp", "TotpStatus"];
+    let mut failures = Vec::new();
+    for (name, request, _, _) in cases(&f) {
+        let result = f.service.handle(&enrolling, request).await;
+        if allowed.contains(&name) == refused(&result) {
+            failures.push(format!("{name}: {result:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
