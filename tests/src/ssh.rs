@@ -246,3 +246,19 @@ pub async fn login_with_code(
         }
     }
 }
+
+impl Terminal {
+    /// Reads until the server closes the session; false if it is still open after `timeout`.
+    pub async fn wait_closed(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(remaining, self.reader.wait()).await {
+                Ok(None) | Ok(Some(ChannelMsg::Close)) => return true,
+                Ok(Some(ChannelMsg::Data { data })) => self.screen.process(&data),
+                Ok(Some(_)) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+}

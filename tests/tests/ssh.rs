@@ -369,3 +369,53 @@ async fn admins_without_two_factor_may_only_enrol_when_the_server_requires_it() 
     assert_eq!(status, 1);
     assert!(err.contains("requires two-factor"), "{err}");
 }
+
+#[tokio::test]
+async fn removing_a_key_or_disabling_the_account_ends_live_sessions() {
+    let (server, key) = team().await;
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    let mut term = Terminal::open(&handle, 80, 24).await;
+    term.wait_for("My open issues", WAIT).await;
+    let fingerprint = tack_keys::parse_public_key(&ssh::authorized_line(&key))
+        .unwrap()
+        .fingerprint;
+    assert!(
+        server
+            .ctl(&["key", "remove", &fingerprint])
+            .status
+            .success()
+    );
+    assert!(
+        term.wait_closed(WAIT).await,
+        "the session of a removed key ends"
+    );
+
+    let second = ssh::new_key();
+    assert!(
+        server
+            .ctl(&[
+                "key",
+                "add",
+                &ssh::authorized_line(&second),
+                "--user",
+                "alice"
+            ])
+            .status
+            .success()
+    );
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &second).await);
+    let mut term = Terminal::open(&handle, 80, 24).await;
+    term.wait_for("My open issues", WAIT).await;
+    assert!(server.ctl(&["user", "disable", "alice"]).status.success());
+    assert!(
+        term.wait_closed(WAIT).await,
+        "a disabled account's session ends"
+    );
+    let mut again = ssh::connect(&server.ssh).await;
+    assert!(
+        !ssh::login(&mut again, &second).await,
+        "and it cannot log in"
+    );
+}

@@ -257,8 +257,8 @@ impl SshServer {
                             .changes
                             .iter()
                             .any(|c| c.field == "disabled" && c.after == "true");
-                        if disabled && let Ok(user) = self.service_user(&handle).await {
-                            self.sessions.end_where(|s| s.user == user);
+                        if disabled && let Ok(user) = self.service.user_by_handle(&handle).await {
+                            self.sessions.end_where(|s| s.user == user.id);
                         }
                     }
                     _ => {}
@@ -268,27 +268,7 @@ impl SshServer {
             }
         }
     }
-
-    async fn service_user(&self, handle: &str) -> Result<UserId, tack_protocol::ApiError> {
-        let ResponseBody::Users(users) = self
-            .service
-            .handle(
-                &crate::service::Caller::Console,
-                tack_protocol::Request::ListUsers,
-            )
-            .await?
-        else {
-            return Err(tack_protocol::ApiError::internal("unexpected answer"));
-        };
-        users
-            .into_iter()
-            .find(|u| u.handle == handle)
-            .map(|u| u.id)
-            .ok_or_else(|| tack_protocol::ApiError::not_found(handle.to_string()))
-    }
 }
-
-use tack_protocol::ResponseBody;
 
 #[cfg(test)]
 mod tests {
