@@ -31,6 +31,8 @@ pub struct Prepared {
     pub append_rank: Option<String>,
     /// Comments of an issue being deleted.
     pub comment_ids: Vec<CommentId>,
+    /// Ids of the notifications a MarkRead may touch.
+    pub unread: Vec<u64>,
 }
 
 impl Tx<'_> {
@@ -468,6 +470,28 @@ pub fn apply(
                 Vec::new()
             }
         }
+        Op::MarkRead { user, ids } => {
+            for id in &prepared.unread {
+                if ids.is_empty() || ids.contains(id) {
+                    let key = keys::pair(*user, *id);
+                    if let Some(mut notification) =
+                        tx.get::<tack_protocol::Notification>(T::Notifications, &key)?
+                    {
+                        notification.read = true;
+                        tx.put(T::Notifications, &key, &notification)?;
+                    }
+                }
+            }
+            Vec::new()
+        }
+        Op::Watch { issue, user, watch } => {
+            if *watch {
+                tx.put_raw(T::Watchers, &keys::pair(*issue, *user), &[])?;
+            } else {
+                tx.del(T::Watchers, &keys::pair(*issue, *user))?;
+            }
+            Vec::new()
+        }
         Op::DeleteComment { id } => {
             let comment: Comment = tx
                 .get(T::Comments, &keys::id(*id))?
@@ -486,6 +510,39 @@ pub fn apply(
             )?]
         }
     };
+    follow(tx, write, &events)?;
     tx.save_counters(c)?;
     Ok(events)
+}
+
+/// Commits the inbox side effects of a change to an issue: new watchers, and one notification
+/// per person told (its id is the change's sequence number).
+fn follow(tx: &Tx<'_>, write: &Write, events: &[Event]) -> Result<(), WriteError> {
+    let Some(last) = events.last() else {
+        return Ok(());
+    };
+    let Some(issue) = last.activity.issue else {
+        return Ok(());
+    };
+    for user in &write.follow.watchers {
+        tx.put_raw(T::Watchers, &keys::pair(issue, *user), &[])?;
+    }
+    for (user, kind) in &write.follow.notify {
+        let notification = tack_protocol::Notification {
+            id: last.seq,
+            user: *user,
+            issue,
+            issue_key: last.activity.subject.clone(),
+            kind: *kind,
+            actor: write.actor,
+            at: write.at,
+            read: false,
+        };
+        tx.put(
+            T::Notifications,
+            &keys::pair(*user, last.seq),
+            &notification,
+        )?;
+    }
+    Ok(())
 }

@@ -77,6 +77,15 @@ pub struct Write {
     pub op: Op,
     /// The before → after of the fields this write changes, for the activity log.
     pub changes: Vec<FieldChange>,
+    /// Who starts watching the issue this write is about, and who is told about it.
+    pub follow: Follow,
+}
+
+/// Inbox side effects of a change to an issue, committed with it.
+#[derive(Debug, Clone, Default)]
+pub struct Follow {
+    pub watchers: Vec<UserId>,
+    pub notify: Vec<(UserId, tack_protocol::NotificationKind)>,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +146,17 @@ pub enum Op {
         record: TotpRecord,
         logged: bool,
     },
+    /// Marks a user's notifications read (all of them when `ids` is empty). Not logged.
+    MarkRead {
+        user: UserId,
+        ids: Vec<u64>,
+    },
+    /// Starts or stops a user watching an issue. Not logged.
+    Watch {
+        issue: IssueId,
+        user: UserId,
+        watch: bool,
+    },
 }
 
 /// What the service reads. Reads are synchronous; async callers run them off the runtime.
@@ -153,6 +173,14 @@ pub trait Store: Send + Sync + 'static {
     fn invite(&self, id: &str) -> Result<Option<StoredInvite>, StoreError>;
     fn invites(&self) -> Result<Vec<StoredInvite>, StoreError>;
     fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError>;
+    fn watchers(&self, issue: IssueId) -> Result<Vec<UserId>, StoreError>;
+    /// A user's notifications, newest first.
+    fn notifications(
+        &self,
+        user: UserId,
+        unread_only: bool,
+        limit: usize,
+    ) -> Result<Vec<tack_protocol::Notification>, StoreError>;
 
     fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError>;
     fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError>;

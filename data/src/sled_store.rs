@@ -215,6 +215,37 @@ impl Store for SledStore {
         self.all(T::Invites)
     }
 
+    fn watchers(&self, issue: IssueId) -> Result<Vec<UserId>, StoreError> {
+        self.ids_under(T::Watchers, &keys::id(issue))
+    }
+
+    fn notifications(
+        &self,
+        user: UserId,
+        unread_only: bool,
+        limit: usize,
+    ) -> Result<Vec<tack_protocol::Notification>, StoreError> {
+        let mut out = Vec::new();
+        for value in self
+            .trees
+            .get(T::Notifications)
+            .scan_prefix(keys::id(user))
+            .values()
+            .rev()
+        {
+            let notification: tack_protocol::Notification =
+                decode(trees::name(T::Notifications), &value?)?;
+            if unread_only && notification.read {
+                continue;
+            }
+            out.push(notification);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError> {
         self.get(T::Totp, &keys::id(user))
     }

@@ -23,9 +23,11 @@ pub enum T {
     ActivityByIssue,
     ActivityByProject,
     Totp,
+    Notifications,
+    Watchers,
 }
 
-pub const TREE_NAMES: [&str; 20] = [
+pub const TREE_NAMES: [&str; 22] = [
     "meta",
     "users",
     "users_by_handle",
@@ -46,6 +48,8 @@ pub const TREE_NAMES: [&str; 20] = [
     "activity_by_issue",
     "activity_by_project",
     "totp",
+    "notifications",
+    "watchers",
 ];
 
 pub struct Trees {

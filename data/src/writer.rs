@@ -307,6 +307,13 @@ fn prepare(tx: &Tx<'_>, write: &Write) -> Result<Prepared, WriteError> {
                 });
             prepared.append_rank = Some(tack_protocol::rank::after(last_rank.as_deref()));
         }
+        Op::MarkRead { user, .. } => {
+            for key in tx.keys_with_prefix(T::Notifications, &keys::id(*user))? {
+                if let Some(id) = keys::trailing_id(&key) {
+                    prepared.unread.push(id);
+                }
+            }
+        }
         Op::DeleteIssue { id } => {
             for key in tx.keys_with_prefix(T::CommentsByIssue, &keys::id(*id))? {
                 if let Some(comment) = keys::trailing_id(&key) {

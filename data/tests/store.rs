@@ -21,6 +21,7 @@ fn write(op: Op) -> Write {
         at: 1_700_000_000_000,
         op,
         changes: Vec::new(),
+        follow: Default::default(),
     }
 }
 

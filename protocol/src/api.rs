@@ -255,6 +255,20 @@ pub enum Request {
     },
     TotpStatus,
 
+    /// The caller's inbox, newest first.
+    ListNotifications {
+        unread_only: bool,
+    },
+    /// Marks these notifications read; an empty list marks them all.
+    MarkNotificationsRead {
+        ids: Vec<u64>,
+    },
+    /// Start or stop watching an issue (its comments and state changes reach your inbox).
+    WatchIssue {
+        key: String,
+        watch: bool,
+    },
+
     /// An online, consistent snapshot of the whole store into a file on the server (admins).
     Backup {
         path: String,
@@ -313,6 +327,7 @@ pub enum ResponseBody {
     Totp {
         enabled: bool,
     },
+    Notifications(Vec<Notification>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]

@@ -244,6 +244,33 @@ pub enum ActivityKind {
     CommentDeleted,
 }
 
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    Assigned,
+    Mentioned,
+    Commented,
+    StateChanged,
+}
+
+/// Something that happened to an issue a person watches, assigned to them or mentioning them.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Notification {
+    /// The sequence number of the change that caused it.
+    pub id: u64,
+    pub user: UserId,
+    pub issue: IssueId,
+    pub issue_key: String,
+    pub kind: NotificationKind,
+    pub actor: Actor,
+    pub at: Timestamp,
+    pub read: bool,
+}
+
 impl StateCategory {
     pub fn is_closed(self) -> bool {
         matches!(self, StateCategory::Done | StateCategory::Canceled)

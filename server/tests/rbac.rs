@@ -580,6 +580,27 @@ fn cases(f: &Fixture) -> Vec<(&'static str, Request, &'static [Who], bool)> {
             true,
         ),
         ("TotpStatus", Request::TotpStatus, USERS, false),
+        (
+            "ListNotifications",
+            Request::ListNotifications { unread_only: false },
+            USERS,
+            false,
+        ),
+        (
+            "MarkNotificationsRead",
+            Request::MarkNotificationsRead { ids: vec![] },
+            USERS,
+            true,
+        ),
+        (
+            "WatchIssue",
+            Request::WatchIssue {
+                key: "TACK-1".into(),
+                watch: true,
+            },
+            READERS,
+            true,
+        ),
         ("Backup", Request::Backup { path: backup }, ADMINS, true),
     ]
 }

@@ -50,6 +50,14 @@ pub enum Noun {
     Comment(CommentCmd),
     #[command(subcommand)]
     Activity(ActivityCmd),
+    /// Your notifications; `inbox read` marks them read.
+    Inbox {
+        #[command(subcommand)]
+        action: Option<InboxCmd>,
+        /// Only unread ones.
+        #[arg(long)]
+        unread: bool,
+    },
     /// Print events as JSON lines as they happen; reconnects and resumes where it left off.
     Watch {
         #[arg(long)]
@@ -328,9 +336,22 @@ pub enum IssueCmd {
     Reopen {
         key: String,
     },
+    /// Hear about the issue's comments and state changes in your inbox.
+    Watch {
+        key: String,
+    },
+    Unwatch {
+        key: String,
+    },
     Delete {
         key: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxCmd {
+    /// Mark notifications read (all of them without ids).
+    Read { ids: Vec<u64> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -707,6 +728,8 @@ fn request_for(noun: Noun) -> Result<Request, Usage> {
                 },
                 IssueCmd::Close { key } => Request::CloseIssue { key },
                 IssueCmd::Reopen { key } => Request::ReopenIssue { key },
+                IssueCmd::Watch { key } => Request::WatchIssue { key, watch: true },
+                IssueCmd::Unwatch { key } => Request::WatchIssue { key, watch: false },
                 IssueCmd::Delete { key } => Request::DeleteIssue { key },
             }
         }
@@ -730,6 +753,16 @@ fn request_for(noun: Noun) -> Result<Request, Usage> {
                 limit,
             },
             ActivityCmd::All { after, limit } => Request::AllActivity { after, limit },
+        },
+        Noun::Inbox {
+            action: Some(InboxCmd::Read { ids }),
+            ..
+        } => Request::MarkNotificationsRead { ids },
+        Noun::Inbox {
+            action: None,
+            unread,
+        } => Request::ListNotifications {
+            unread_only: unread,
         },
         Noun::Watch { .. } => return Err(Usage("watch is not a single request".into())),
     })

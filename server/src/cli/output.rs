@@ -300,6 +300,7 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             ResponseBody::Comments(v) => json(o, v),
             ResponseBody::Activity(v) => json(o, v),
             ResponseBody::Subscribed { seq } => json(o, &serde_json::json!({ "seq": seq })),
+            ResponseBody::Notifications(v) => json(o, v),
             ResponseBody::TotpSetup { uri, secret } => {
                 json(o, &serde_json::json!({ "uri": uri, "secret": secret }))
             }
@@ -497,6 +498,33 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             activity_rows(&entries, &names),
         ),
         ResponseBody::Subscribed { seq } => outln!(o, "subscribed at event {seq}"),
+        ResponseBody::Notifications(notifications) => table(
+            o,
+            &["ID", "WHEN", "ISSUE", "WHAT", "WHO", ""],
+            notifications
+                .iter()
+                .map(|n| {
+                    let what = match n.kind {
+                        tack_protocol::NotificationKind::Assigned => "assigned to you",
+                        tack_protocol::NotificationKind::Mentioned => "mentioned you",
+                        tack_protocol::NotificationKind::Commented => "new comment",
+                        tack_protocol::NotificationKind::StateChanged => "state changed",
+                    };
+                    vec![
+                        n.id.to_string(),
+                        date(n.at),
+                        n.issue_key.clone(),
+                        what.into(),
+                        names.actor(n.actor),
+                        if n.read {
+                            String::new()
+                        } else {
+                            "unread".into()
+                        },
+                    ]
+                })
+                .collect(),
+        ),
         ResponseBody::TotpSetup { uri, secret } => {
             outln!(o, "{uri}");
             errln!(

@@ -32,11 +32,15 @@ impl Service {
             created_at: now_ms(),
             edited_at: None,
         };
+        let follow = self
+            .follow_change(caller, Some(&issue), &issue, Some(&comment.body))
+            .await;
         let events = self
-            .commit(
+            .commit_following(
                 caller,
                 Op::PutComment(comment),
                 vec![change("comment", "", "added")],
+                follow,
             )
             .await?;
         Ok(ResponseBody::Comment(comment_from(events)?))

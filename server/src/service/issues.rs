@@ -147,7 +147,10 @@ impl Service {
             version: 0,
         };
         let changes = vec![change("title", "", &issue.title)];
-        let events = self.commit(caller, Op::CreateIssue(issue), changes).await?;
+        let follow = self.follow_change(caller, None, &issue, None).await;
+        let events = self
+            .commit_following(caller, Op::CreateIssue(issue), changes, follow)
+            .await?;
         Ok(ResponseBody::Issue(issue_from(events)?))
     }
 
@@ -334,11 +337,14 @@ impl Service {
                 return Ok(ResponseBody::Issue(current));
             }
             next.updated_at = now_ms();
+            let follow = self
+                .follow_change(caller, Some(&current), &next, None)
+                .await;
             let op = Op::UpdateIssue {
                 issue: next,
                 expected_version: current.version,
             };
-            match self.commit(caller, op, changes).await {
+            match self.commit_following(caller, op, changes, follow).await {
                 Ok(events) => return Ok(ResponseBody::Issue(issue_from(events)?)),
                 Err(ApiError::Conflict { .. })
                     if version.is_none() && attempts < CONVENIENCE_RETRIES =>
@@ -526,16 +532,14 @@ impl Service {
             };
         }
         next.updated_at = now_ms();
-        let events = self
-            .commit(
-                caller,
-                Op::UpdateIssue {
-                    issue: next,
-                    expected_version: current.version,
-                },
-                changes,
-            )
-            .await?;
+        let follow = self
+            .follow_change(caller, Some(&current), &next, None)
+            .await;
+        let op = Op::UpdateIssue {
+            issue: next,
+            expected_version: current.version,
+        };
+        let events = self.commit_following(caller, op, changes, follow).await?;
         Ok(ResponseBody::Issue(issue_from(events)?))
     }
 

@@ -10,6 +10,7 @@ pub mod events;
 mod invites;
 mod issues;
 mod keys;
+mod notifications;
 mod projects;
 mod tokens;
 mod totp;
@@ -18,7 +19,7 @@ pub mod validate;
 
 use std::sync::Arc;
 
-use tack_data::{Op, Store, StoreError, Write, WriteError};
+use tack_data::{Follow, Op, Store, StoreError, Write, WriteError};
 use tack_protocol::{
     Actor, ApiError, Event, FieldChange, Identity, Issue, Project, ProjectRole, Request,
     ResponseBody, ServerRole, Timestamp, User,
@@ -209,6 +210,18 @@ impl Service {
         op: Op,
         changes: Vec<FieldChange>,
     ) -> Result<Vec<Event>, ApiError> {
+        self.commit_following(caller, op, changes, Follow::default())
+            .await
+    }
+
+    /// Commits a change to an issue with its inbox side effects.
+    pub(crate) async fn commit_following(
+        &self,
+        caller: &Caller,
+        op: Op,
+        changes: Vec<FieldChange>,
+        follow: Follow,
+    ) -> Result<Vec<Event>, ApiError> {
         let actor = caller
             .actor()
             .ok_or_else(|| ApiError::unauthenticated("sign in first"))?;
@@ -217,6 +230,7 @@ impl Service {
             at: now_ms(),
             op,
             changes,
+            follow,
         };
         self.store.submit(write).wait().await.map_err(write_error)
     }
@@ -378,6 +392,9 @@ impl Service {
             ConfirmTotp { code } => self.confirm_totp(caller, code).await,
             DisableTotp { code } => self.disable_totp(caller, code).await,
             TotpStatus => self.totp_status(caller).await,
+            ListNotifications { unread_only } => self.list_notifications(caller, unread_only).await,
+            MarkNotificationsRead { ids } => self.mark_read(caller, ids).await,
+            WatchIssue { key, watch } => self.watch_issue(caller, key, watch).await,
             Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
                 "request",
                 "subscriptions are handled by the connection; send Subscribe on a protocol connection",
