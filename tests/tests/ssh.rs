@@ -419,3 +419,28 @@ async fn removing_a_key_or_disabling_the_account_ends_live_sessions() {
         "and it cannot log in"
     );
 }
+
+#[tokio::test]
+async fn a_new_assignment_reaches_the_inbox_of_an_open_session() {
+    let (server, key) = team().await;
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    let mut term = Terminal::open(&handle, 100, 30).await;
+    term.wait_for("My open issues · 2", WAIT).await;
+    assert!(
+        server
+            .ctl(&[
+                "issue",
+                "create",
+                "TACK",
+                "Needs alice",
+                "--assignee",
+                "alice"
+            ])
+            .status
+            .success()
+    );
+    term.wait_for("unread (i)", WAIT).await;
+    term.type_text("i").await;
+    term.wait_for("assigned you TACK-3", WAIT).await;
+}

@@ -37,6 +37,7 @@ pub enum Screen {
     List,
     Detail,
     Profile,
+    Inbox,
 }
 
 /// What the list view sorts by; `o` moves to the next.
@@ -132,6 +133,9 @@ pub(crate) enum Pending {
     Keys,
     Tokens,
     Totp,
+    Inbox,
+    /// Marking read; the inbox is listed again after.
+    InboxChange,
     /// A profile change; on success the keys and tokens are listed again.
     ProfileChange,
     /// Shows the answer once (a new token's secret).
@@ -241,6 +245,11 @@ pub struct App {
     pub detail: Option<DetailState>,
     pub list: ListView,
     pub profile: ProfileView,
+    /// Newest first.
+    pub inbox: Vec<tack_protocol::Notification>,
+    pub inbox_row: usize,
+    /// An inbox listing is on its way (so events do not ask again meanwhile).
+    pub(crate) inbox_loading: bool,
     pub filter: crate::filter::Filter,
     /// Where the last frame put clickable things.
     pub hits: std::cell::RefCell<Vec<(ratatui::layout::Rect, Hit)>>,
@@ -269,6 +278,9 @@ impl App {
             detail: None,
             list: ListView::default(),
             profile: ProfileView::default(),
+            inbox: Vec::new(),
+            inbox_row: 0,
+            inbox_loading: false,
             filter: crate::filter::Filter::default(),
             hits: std::cell::RefCell::new(Vec::new()),
             drag: None,
@@ -289,6 +301,7 @@ impl App {
             self.send(Pending::Users, Request::ListUsers),
             self.my_issues_request(),
         ];
+        out.extend(self.inbox_request());
         let token = self.token();
         out.push(Command::Send {
             token,
@@ -357,6 +370,7 @@ impl App {
             Screen::Board => Scope::Board,
             Screen::List => Scope::List,
             Screen::Profile => Scope::Profile,
+            Screen::Inbox => Scope::Inbox,
             Screen::Detail => Scope::Detail,
         }
     }
@@ -365,10 +379,7 @@ impl App {
         match msg {
             Msg::Input(event) => self.on_input(event),
             Msg::Answer { token, result } => self.on_answer(token, result),
-            Msg::Server(event) => {
-                self.on_event(event);
-                Vec::new()
-            }
+            Msg::Server(event) => self.on_event(event),
         }
     }
 
@@ -428,11 +439,14 @@ impl App {
 
     /// The issue with `key`, as the open screens have it.
     pub fn find_issue(&self, key: &str) -> Option<&Issue> {
-        self.detail_issue().filter(|i| i.key == key).or_else(|| {
-            self.board
-                .as_ref()
-                .and_then(|b| b.issues.iter().find(|i| i.key == key))
-        })
+        self.detail_issue()
+            .filter(|i| i.key == key)
+            .or_else(|| {
+                self.board
+                    .as_ref()
+                    .and_then(|b| b.issues.iter().find(|i| i.key == key))
+            })
+            .or_else(|| self.my_issues.iter().find(|i| i.key == key))
     }
 
     pub fn detail_issue(&self) -> Option<&Issue> {
@@ -454,6 +468,10 @@ impl App {
             }
             Action::Refresh => self.refresh(),
             Action::Profile => self.open_profile(),
+            Action::Inbox => {
+                self.go(Screen::Inbox);
+                self.inbox_request()
+            }
             Action::Palette => {
                 self.overlay = Some(Overlay::Palette {
                     query: String::new(),
@@ -504,6 +522,21 @@ impl App {
                 Request::ListComments { issue: key },
             ),
         ]
+    }
+
+    pub fn unread(&self) -> usize {
+        self.inbox.iter().filter(|n| !n.read).count()
+    }
+
+    pub(crate) fn inbox_request(&mut self) -> Vec<Command> {
+        if self.inbox_loading || self.me.user.is_none() {
+            return Vec::new();
+        }
+        self.inbox_loading = true;
+        vec![self.send(
+            Pending::Inbox,
+            Request::ListNotifications { unread_only: false },
+        )]
     }
 
     /// The server wants two-factor before anything else: straight to enrolment.

@@ -11,6 +11,7 @@ pub enum Scope {
     List,
     Detail,
     Profile,
+    Inbox,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub enum Action {
     NewToken,
     Remove,
     TwoFactor,
+    Inbox,
+    ReadAll,
 }
 
 pub struct Binding {
@@ -80,7 +83,7 @@ const fn bind(
     }
 }
 
-use Scope::{Board as B, Detail as D, Global as G, Home as H, List as L, Profile as P};
+use Scope::{Board as B, Detail as D, Global as G, Home as H, Inbox as I, List as L, Profile as P};
 
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
@@ -93,6 +96,9 @@ pub const BINDINGS: &[Binding] = &[
     bind(G, &[Down, Char('j')], "↓/j", Action::Down, "down", None),
     bind(G, &[Char('r')], "r", Action::Refresh, "reload from the server", None),
     bind(G, &[Char('P')], "P", Action::Profile, "your profile: SSH keys and API tokens", None),
+    bind(G, &[Char('i')], "i", Action::Inbox, "your inbox", Some("inbox")),
+    bind(I, &[Enter], "enter", Action::Open, "open the issue (and mark it read)", Some("open")),
+    bind(I, &[Char('R')], "R", Action::ReadAll, "mark everything read", Some("all read")),
     bind(H, &[Enter], "enter", Action::Open, "open the issue or project", Some("open")),
     bind(H, &[Tab, Left, Right, Char('h'), Char('l')], "tab", Action::SwitchPane, "switch between issues and projects", Some("switch")),
     bind(B, &[Left, Char('h')], "←/h", Action::Left, "previous column", None),
@@ -188,6 +194,7 @@ mod tests {
             Scope::List,
             Scope::Detail,
             Scope::Profile,
+            Scope::Inbox,
         ] {
             let mut seen = Vec::new();
             for binding in BINDINGS.iter().filter(|b| b.scope == scope) {

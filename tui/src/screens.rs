@@ -28,6 +28,7 @@ impl App {
             (Screen::List, _) => self.list_action(action),
             (Screen::Detail, _) => self.detail_action(action),
             (Screen::Profile, _) => self.profile_action(action),
+            (Screen::Inbox, _) => self.inbox_action(action),
         }
     }
 
@@ -432,6 +433,44 @@ impl App {
                 if let Some(request) = request {
                     return vec![self.send(Pending::ProfileChange, request)];
                 }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn inbox_action(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Up => self.inbox_row = self.inbox_row.saturating_sub(1),
+            Action::Down => {
+                self.inbox_row = (self.inbox_row + 1).min(self.inbox.len().saturating_sub(1))
+            }
+            Action::Open => {
+                let Some(notification) = self.inbox.get_mut(self.inbox_row) else {
+                    return Vec::new();
+                };
+                let (id, key, unread) = (
+                    notification.id,
+                    notification.issue_key.clone(),
+                    !notification.read,
+                );
+                notification.read = true;
+                let mut out = Vec::new();
+                if unread {
+                    out.push(self.send(
+                        Pending::InboxChange,
+                        Request::MarkNotificationsRead { ids: vec![id] },
+                    ));
+                }
+                out.extend(self.open_issue(key));
+                return out;
+            }
+            Action::ReadAll => {
+                self.inbox.iter_mut().for_each(|n| n.read = true);
+                return vec![self.send(
+                    Pending::InboxChange,
+                    Request::MarkNotificationsRead { ids: Vec::new() },
+                )];
             }
             _ => {}
         }

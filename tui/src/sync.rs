@@ -38,6 +38,11 @@ impl App {
         match (pending, body) {
             (Some(Pending::Projects), ResponseBody::Projects(projects)) => self.projects = projects,
             (Some(Pending::Keys), ResponseBody::Keys(keys)) => self.profile.keys = keys,
+            (Some(Pending::Inbox), ResponseBody::Notifications(list)) => {
+                self.inbox_loading = false;
+                self.inbox = list;
+                self.inbox_row = self.inbox_row.min(self.inbox.len().saturating_sub(1));
+            }
             (Some(Pending::Totp), ResponseBody::Totp { enabled }) => {
                 if enabled && self.profile.totp == Some(false) {
                     self.toast("two-factor is on: SSH logins now ask for a code", false);
@@ -165,7 +170,14 @@ impl App {
         }
     }
 
-    pub(crate) fn on_event(&mut self, event: ServerEvent) {
+    pub(crate) fn on_event(&mut self, event: ServerEvent) -> Vec<Command> {
+        // A teammate's change may have reached this person's inbox.
+        let by_someone_else = self.me.actor != event.activity.actor;
+        let inbox = if by_someone_else && event.activity.issue.is_some() {
+            self.inbox_request()
+        } else {
+            Vec::new()
+        };
         match event.record {
             EventRecord::Issue(issue) => self.apply_issue(issue),
             EventRecord::IssueDeleted { id, .. } => {
@@ -199,5 +211,6 @@ impl App {
             EventRecord::None => {}
         }
         self.clamp_cursors();
+        inbox
     }
 }

@@ -147,6 +147,10 @@ fn reply(request: &Request) -> Option<ResponseBody> {
         }]),
         Request::ListTokens { .. } => ResponseBody::Tokens(vec![ApiToken { id: "0123456789abcdef".into(), user: 1, name: "ci".into(), created_at: 0, last_used_at: None, revoked: false }]),
         Request::TotpStatus => ResponseBody::Totp { enabled: false },
+        Request::ListNotifications { .. } => ResponseBody::Notifications(vec![
+            Notification { id: 9, user: 1, issue: 3, issue_key: "TACK-3".into(), kind: NotificationKind::Mentioned, actor: Actor::User(2), at: 0, read: false },
+            Notification { id: 5, user: 1, issue: 1, issue_key: "TACK-1".into(), kind: NotificationKind::Assigned, actor: Actor::User(2), at: 0, read: true },
+        ]),
         Request::BeginTotp => ResponseBody::TotpSetup { uri: "otpauth://totp/tack:alice?secret=JBSWY3DPEHPK3PXP&issuer=tack".into(), secret: "JBSWY3DPEHPK3PXP".into() },
         Request::ConfirmTotp { .. } => ResponseBody::Totp { enabled: true },
         Request::CreateToken { name, .. } => ResponseBody::TokenCreated {
@@ -521,4 +525,25 @@ fn two_factor_enrolment_shows_a_qr_code_and_confirms() {
     }
     key(&mut app, KeyCode::Enter);
     assert!(render(&app).contains("two-factor: on"));
+}
+
+#[test]
+fn the_inbox_shows_unread_first_and_opening_one_marks_it_read() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(size, ColorSupport::TrueColor);
+        assert!(render(&app).contains("1 unread (i)"), "the header tells");
+        key(&mut app, KeyCode::Char('i'));
+        let inbox = render(&app);
+        assert!(
+            inbox.contains("Inbox · 1 unread") && inbox.contains("@bob mentioned you on TACK-3"),
+            "{inbox}"
+        );
+        insta::assert_snapshot!(format!("inbox_{}x{}", size.0, size.1), inbox);
+        let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter))));
+        assert!(
+            commands.iter().any(|c| matches!(c, tack_tui::Command::Send { request: Request::MarkNotificationsRead { ids }, .. } if ids == &vec![9])),
+            "{commands:?}"
+        );
+        assert_eq!(app.unread(), 0);
+    }
 }

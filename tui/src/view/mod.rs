@@ -60,6 +60,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Screen::Board => draw_board(app, frame, body),
         Screen::List => draw_list(app, frame, body),
         Screen::Profile => draw_profile(app, frame, body),
+        Screen::Inbox => draw_inbox(app, frame, body),
         Screen::Detail => draw_detail(app, frame, body),
     }
     draw_footer(app, frame, footer);
@@ -88,6 +89,7 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
             })
         }
         Screen::Profile => "Profile".to_string(),
+        Screen::Inbox => "Inbox".to_string(),
         Screen::Detail => app
             .detail
             .as_ref()
@@ -95,6 +97,13 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
     };
 
     spans.push(Span::styled(crumb, t.title()));
+    let unread = app.unread();
+    if unread > 0 && app.screen != Screen::Inbox {
+        spans.push(Span::styled(
+            format!("   ● {unread} unread (i)"),
+            t.accent(),
+        ));
+    }
     if !app.filter.is_empty() && matches!(app.screen, Screen::Board | Screen::List) {
         spans.push(Span::styled(
             format!("   / {}", line(&app.filter.text, 30)),
@@ -374,4 +383,58 @@ fn draw_profile(app: &App, frame: &mut Frame, area: Rect) {
         ))
         .highlight_style(t.selected());
     frame.render_stateful_widget(list, tokens_area, &mut state);
+}
+
+fn draw_inbox(app: &App, frame: &mut Frame, area: Rect) {
+    use tack_protocol::NotificationKind;
+    let t = &app.theme;
+    let items: Vec<ListItem> = app
+        .inbox
+        .iter()
+        .map(|n| {
+            let what = match n.kind {
+                NotificationKind::Assigned => "assigned you",
+                NotificationKind::Mentioned => "mentioned you on",
+                NotificationKind::Commented => "commented on",
+                NotificationKind::StateChanged => "moved",
+            };
+            let who = match n.actor {
+                tack_protocol::Actor::User(id) => format!("@{}", app.handle_of(id)),
+                tack_protocol::Actor::Console => "the console".into(),
+            };
+            let title = app
+                .find_issue(&n.issue_key)
+                .map(|i| line(&i.title, 50))
+                .unwrap_or_default();
+            let mark = if n.read {
+                Span::raw("   ")
+            } else {
+                Span::styled(" ● ", t.accent())
+            };
+            let style = if n.read { t.dim() } else { t.text() };
+            ListItem::new(Line::from(vec![
+                mark,
+                Span::styled(format!("{who} {what} "), style),
+                Span::styled(n.issue_key.clone(), t.accent()),
+                Span::styled(format!("  {title}"), t.dim()),
+            ]))
+        })
+        .collect();
+    let empty = items.is_empty();
+    let mut state = ListState::default().with_selected(Some(app.inbox_row));
+    let title = format!("Inbox · {} unread", app.unread());
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(panel(app, title, true))
+            .highlight_style(t.selected()),
+        area,
+        &mut state,
+    );
+    if empty {
+        let inner = area.inner(ratatui::layout::Margin {
+            horizontal: 2,
+            vertical: 1,
+        });
+        frame.render_widget(Paragraph::new(Span::styled("Nothing here yet. Assignments, mentions and comments on issues you watch arrive here.", t.dim())), inner);
+    }
 }

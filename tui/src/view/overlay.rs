@@ -22,6 +22,7 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 Scope::List => "In the list",
                 Scope::Detail => "On an issue",
                 Scope::Profile => "In your profile",
+                Scope::Inbox => "In your inbox",
                 Scope::Global => "",
             };
             for (scope, name) in [(app.scope(), here), (Scope::Global, "Everywhere")] {
