@@ -128,6 +128,7 @@ pub(crate) enum Pending {
     Board(String),
     Detail(String),
     Comments(String),
+    History(String),
     /// A change; its answer updates whatever shows that issue.
     Change,
     Keys,
@@ -150,10 +151,24 @@ pub(crate) enum Pending {
 #[derive(Debug, Clone)]
 pub enum Prompt {
     Filter,
+    /// `bug ui -wontfix`: add words, remove the ones with a minus.
+    Labels {
+        issues: Vec<String>,
+    },
+    /// YYYY-MM-DD, or empty to clear.
+    Due {
+        issue: String,
+        version: u64,
+    },
     AddKey,
     NewToken,
-    NewIssue { state: String },
-    Title { issue: String, version: u64 },
+    NewIssue {
+        state: String,
+    },
+    Title {
+        issue: String,
+        version: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +240,8 @@ pub struct DetailState {
     pub key: String,
     pub issue: Option<Issue>,
     pub comments: Vec<Comment>,
+    /// The issue's history, oldest first.
+    pub history: Vec<tack_protocol::Activity>,
     pub scroll: u16,
 }
 
@@ -519,7 +536,11 @@ impl App {
             ),
             self.send(
                 Pending::Comments(key.clone()),
-                Request::ListComments { issue: key },
+                Request::ListComments { issue: key.clone() },
+            ),
+            self.send(
+                Pending::History(key.clone()),
+                Request::IssueActivity { key },
             ),
         ]
     }
@@ -564,6 +585,7 @@ impl App {
             key: key.clone(),
             issue: None,
             comments: Vec::new(),
+            history: Vec::new(),
             scroll: 0,
         });
         self.go(Screen::Detail);

@@ -51,6 +51,8 @@ pub enum Action {
     TwoFactor,
     Inbox,
     ReadAll,
+    Labels,
+    Due,
 }
 
 pub struct Binding {
@@ -117,6 +119,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(L, &[Char('s')], "s", Action::SetState, "set the state of the selection", Some("state")),
     bind(L, &[Char('p')], "p", Action::SetPriority, "set the priority of the selection", None),
     bind(L, &[Char('a')], "a", Action::Assign, "assign or unassign the selection", None),
+    bind(L, &[Char('l')], "l", Action::Labels, "add or remove labels on the selection", None),
     bind(L, &[Char('/')], "/", Action::Filter, "filter: words, @who, #label, p:high, s:todo", Some("filter")),
     bind(L, &[Char('v')], "v", Action::ToggleView, "show the issues as a board", None),
     bind(P, &[Tab, Left, Right, Char('h'), Char('l')], "tab", Action::SwitchPane, "switch between keys and tokens", Some("switch")),
@@ -131,6 +134,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(D, &[Char('d')], "d", Action::EditDescription, "edit the description", None),
     bind(D, &[Char('m')], "m", Action::Comment, "write a comment", Some("comment")),
     bind(D, &[Char('x')], "x", Action::Close, "close or reopen", None),
+    bind(D, &[Char('l')], "l", Action::Labels, "add or remove labels", None),
+    bind(D, &[Char('u')], "u", Action::Due, "set the due date", None),
 ];
 
 /// The action `key` means in `scope` (screen keys first, then global ones).

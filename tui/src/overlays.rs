@@ -143,11 +143,50 @@ impl App {
             self.clamp_cursors();
             return Vec::new();
         }
+        if let Prompt::Due { issue, version } = prompt {
+            // Empty clears the due date.
+            let due = if text.is_empty() {
+                None
+            } else {
+                Some(text.clone())
+            };
+            return vec![self.send_edit(
+                issue,
+                version,
+                IssuePatch {
+                    due: Some(due),
+                    ..Default::default()
+                },
+                text,
+            )];
+        }
         if text.is_empty() {
             return Vec::new();
         }
         match prompt {
-            Prompt::Filter => Vec::new(),
+            Prompt::Filter | Prompt::Due { .. } => Vec::new(),
+            Prompt::Labels { issues } => {
+                let (remove, add): (Vec<String>, Vec<String>) = text
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .partition(|w| w.starts_with('-'));
+                let remove: Vec<String> = remove
+                    .into_iter()
+                    .map(|w| w.trim_start_matches('-').to_string())
+                    .collect();
+                let requests: Vec<Request> = issues
+                    .into_iter()
+                    .map(|key| Request::LabelIssue {
+                        key,
+                        add: add.clone(),
+                        remove: remove.clone(),
+                    })
+                    .collect();
+                requests
+                    .into_iter()
+                    .map(|request| self.send(Pending::Change, request))
+                    .collect()
+            }
             Prompt::AddKey => vec![self.send(
                 Pending::ProfileChange,
                 Request::AddKey {

@@ -257,6 +257,15 @@ impl App {
                     return self.open_issue(key);
                 }
             }
+            Action::Labels => {
+                let issues = self.list_targets();
+                if !issues.is_empty() {
+                    self.overlay = Some(Overlay::Input {
+                        prompt: Prompt::Labels { issues },
+                        text: String::new(),
+                    });
+                }
+            }
             Action::SetState | Action::SetPriority | Action::Assign => {
                 let targets = self.list_targets();
                 if !targets.is_empty() {
@@ -375,6 +384,24 @@ impl App {
             }
             Action::SetState | Action::SetPriority | Action::Assign => {
                 self.open_picker(action, vec![issue.key.clone()], Some(&issue))
+            }
+            Action::Labels => {
+                self.overlay = Some(Overlay::Input {
+                    prompt: Prompt::Labels {
+                        issues: vec![issue.key.clone()],
+                    },
+                    text: String::new(),
+                })
+            }
+            Action::Due => {
+                let prompt = Prompt::Due {
+                    issue: issue.key.clone(),
+                    version: issue.version,
+                };
+                self.overlay = Some(Overlay::Input {
+                    prompt,
+                    text: issue.due.clone().unwrap_or_default(),
+                });
             }
             Action::Close => {
                 let request = if issue.closed_at.is_some() {

@@ -38,6 +38,13 @@ impl App {
         match (pending, body) {
             (Some(Pending::Projects), ResponseBody::Projects(projects)) => self.projects = projects,
             (Some(Pending::Keys), ResponseBody::Keys(keys)) => self.profile.keys = keys,
+            (Some(Pending::History(key)), ResponseBody::Activity(history)) => {
+                if let Some(detail) = &mut self.detail
+                    && detail.key == key
+                {
+                    detail.history = history;
+                }
+            }
             (Some(Pending::Inbox), ResponseBody::Notifications(list)) => {
                 self.inbox_loading = false;
                 self.inbox = list;

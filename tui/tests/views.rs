@@ -147,6 +147,17 @@ fn reply(request: &Request) -> Option<ResponseBody> {
         }]),
         Request::ListTokens { .. } => ResponseBody::Tokens(vec![ApiToken { id: "0123456789abcdef".into(), user: 1, name: "ci".into(), created_at: 0, last_used_at: None, revoked: false }]),
         Request::TotpStatus => ResponseBody::Totp { enabled: false },
+        Request::IssueActivity { .. } => ResponseBody::Activity(vec![Activity {
+            seq: 4,
+            at: 0,
+            actor: Actor::User(2),
+            kind: ActivityKind::IssueUpdated,
+            project: Some(1),
+            issue: Some(1),
+            comment: None,
+            subject: "TACK-1".into(),
+            changes: vec![FieldChange { field: "state".into(), before: "Backlog".into(), after: "Todo".into() }],
+        }]),
         Request::ListNotifications { .. } => ResponseBody::Notifications(vec![
             Notification { id: 9, user: 1, issue: 3, issue_key: "TACK-3".into(), kind: NotificationKind::Mentioned, actor: Actor::User(2), at: 0, read: false },
             Notification { id: 5, user: 1, issue: 1, issue_key: "TACK-1".into(), kind: NotificationKind::Assigned, actor: Actor::User(2), at: 0, read: true },
@@ -546,4 +557,28 @@ fn the_inbox_shows_unread_first_and_opening_one_marks_it_read() {
         );
         assert_eq!(app.unread(), 0);
     }
+}
+
+#[test]
+fn labels_and_due_dates_are_edited_from_the_issue() {
+    let mut app = app((120, 40), ColorSupport::Basic);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('l'));
+    for c in "ui -bug".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter))));
+    assert!(
+        matches!(&commands[..], [tack_tui::Command::Send { request: Request::LabelIssue { key, add, remove }, .. }] if key == "TACK-1" && add == &vec!["ui".to_string()] && remove == &vec!["bug".to_string()]),
+        "{commands:?}"
+    );
+    key(&mut app, KeyCode::Char('u'));
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter))));
+    assert!(
+        matches!(&commands[..], [tack_tui::Command::Send { request: Request::UpdateIssue { patch, .. }, .. }] if patch.due == Some(None)),
+        "an empty due date clears it: {commands:?}"
+    );
 }

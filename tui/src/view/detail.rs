@@ -115,6 +115,33 @@ pub(super) fn draw_detail(app: &App, frame: &mut Frame, area: Rect) {
         text.extend(Text::raw(plain(&comment.body)).lines);
         text.push(Line::raw(""));
     }
+    if !detail.history.is_empty() {
+        text.push(Line::from(Span::styled("History", t.title())));
+        for entry in &detail.history {
+            let who = match entry.actor {
+                tack_protocol::Actor::User(id) => format!("@{}", app.handle_of(id)),
+                tack_protocol::Actor::Console => "console".into(),
+            };
+            let what: Vec<String> = entry
+                .changes
+                .iter()
+                .map(|c| {
+                    if c.before.is_empty() {
+                        format!("{} {}", c.field, plain(&c.after))
+                    } else {
+                        format!("{} {} → {}", c.field, plain(&c.before), plain(&c.after))
+                    }
+                })
+                .collect();
+            text.push(Line::from(vec![
+                Span::styled(format!("{who} "), t.dim()),
+                Span::raw(crate::text::line(
+                    &what.join("; "),
+                    main.width.saturating_sub(4) as usize,
+                )),
+            ]));
+        }
+    }
     let paragraph = Paragraph::new(text)
         .block(panel(app, issue.key.clone(), true))
         .wrap(Wrap { trim: false })

@@ -74,6 +74,17 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                     "Add an SSH key · paste a line from ~/.ssh/id_ed25519.pub".to_string()
                 }
                 Prompt::NewToken => "New API token · its name (e.g. ci)".to_string(),
+                Prompt::Labels { issues } => format!(
+                    "Labels of {} · words add, -word removes",
+                    if issues.len() == 1 {
+                        issues[0].clone()
+                    } else {
+                        format!("{} issues", issues.len())
+                    }
+                ),
+                Prompt::Due { issue, .. } => {
+                    format!("Due date of {issue} · YYYY-MM-DD, empty clears")
+                }
                 Prompt::Filter => "Filter · words, @who, #label, p:high, s:todo".to_string(),
                 Prompt::NewIssue { state } => format!("New issue in {}", plain(state)),
                 Prompt::Title { issue, .. } => format!("Title of {issue}"),
