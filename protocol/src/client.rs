@@ -46,6 +46,9 @@ pub enum ClientError {
 
 type Pending = oneshot::Sender<Result<ResponseBody, ApiError>>;
 
+/// Events held for a consumer that has not read them yet.
+const EVENT_BUFFER: usize = 1024;
+
 #[derive(Default)]
 struct PendingTable {
     closed: Option<Option<ApiError>>,
@@ -54,6 +57,7 @@ struct PendingTable {
 
 struct Shared {
     next_id: AtomicU64,
+    events_taken: std::sync::atomic::AtomicBool,
     last_event_seq: AtomicU64,
     pending: Mutex<PendingTable>,
 }
@@ -61,7 +65,7 @@ struct Shared {
 pub struct Client {
     shared: Arc<Shared>,
     outbox: mpsc::Sender<RequestFrame>,
-    events: Mutex<Option<mpsc::UnboundedReceiver<Event>>>,
+    events: Mutex<Option<mpsc::Receiver<Event>>>,
     welcome: Welcome,
     _stop: DropGuard,
 }
@@ -101,11 +105,12 @@ impl Client {
         let writer = writer.map_encoder(|_| FrameCodec::<ServerFrame, RequestFrame>::new(limit));
         let shared = Arc::new(Shared {
             next_id: AtomicU64::new(1),
+            events_taken: std::sync::atomic::AtomicBool::new(false),
             last_event_seq: AtomicU64::new(0),
             pending: Mutex::new(PendingTable::default()),
         });
         let (outbox, outbox_rx) = mpsc::channel(1024);
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(EVENT_BUFFER);
         let stop = CancellationToken::new();
         tokio::spawn(write_loop(writer, outbox_rx, stop.clone()));
         tokio::spawn(read_loop(reader, shared.clone(), events_tx, stop.clone()));
@@ -159,7 +164,8 @@ impl Client {
     }
 
     /// The stream of pushed events; there is one, so the first caller gets it.
-    pub fn take_events(&self) -> Option<mpsc::UnboundedReceiver<Event>> {
+    pub fn take_events(&self) -> Option<mpsc::Receiver<Event>> {
+        self.shared.events_taken.store(true, Ordering::Release);
         self.events
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -239,7 +245,7 @@ async fn write_loop<W>(
 async fn read_loop<R>(
     mut stream: FramedRead<R, FrameCodec<ServerFrame, RequestFrame>>,
     shared: Arc<Shared>,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
     stop: CancellationToken,
 ) where
     R: AsyncRead + Unpin,
@@ -264,7 +270,15 @@ async fn read_loop<R>(
             }
             Some(Ok(ServerFrame::Event(event))) => {
                 shared.last_event_seq.fetch_max(event.seq, Ordering::AcqRel);
-                let _ = events.send(event);
+                // Nobody took the stream: keep nothing. Otherwise wait for the reader, so a
+                // consumer that falls behind slows the server's sending (which then catches up
+                // from its log) instead of growing memory here.
+                if shared.events_taken.load(Ordering::Acquire) {
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = events.send(event) => {}
+                    }
+                }
             }
             Some(Ok(ServerFrame::Closing(err))) => {
                 reason = Some(err);
@@ -296,7 +310,7 @@ pub struct EventFeed {
     connector: Box<dyn Fn() -> ConnectFuture + Send + Sync>,
     project: Option<String>,
     last_seq: Option<u64>,
-    live: Option<(Client, mpsc::UnboundedReceiver<Event>)>,
+    live: Option<(Client, mpsc::Receiver<Event>)>,
     max_retry_delay: Duration,
 }
 

@@ -444,3 +444,69 @@ async fn a_new_assignment_reaches_the_inbox_of_an_open_session() {
     term.type_text("i").await;
     term.wait_for("assigned you TACK-3", WAIT).await;
 }
+
+#[tokio::test]
+async fn pasted_text_arrives_whole_and_agent_forwarding_is_refused() {
+    let (server, key) = team().await;
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    let mut term = Terminal::open(&handle, 100, 30).await;
+    term.wait_for("Projects · 1", WAIT).await;
+    term.type_text("\t\r").await;
+    term.wait_for("Todo · 2", WAIT).await;
+    term.type_text("c").await;
+    term.wait_for("New issue in", WAIT).await;
+    // A bracketed paste, escape sequences inside it included, becomes plain text.
+    term.type_text("\x1b[200~Pasted \x1b[31mtitle\x1b[201~\r")
+        .await;
+    term.wait_for("Pasted [31mtitle", WAIT).await;
+
+    // Agent forwarding is refused.
+    let mut other = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut other, &key).await);
+    let mut channel = other.channel_open_session().await.unwrap();
+    channel.agent_forward(true).await.unwrap();
+    let reply = tokio::time::timeout(WAIT, channel.wait()).await.unwrap();
+    assert!(
+        matches!(reply, Some(russh::ChannelMsg::Failure)),
+        "{reply:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_does_not_grow_server_memory() {
+    let (server, key) = team().await;
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &key).await);
+    let mut term = Terminal::open(&handle, 200, 60).await;
+    term.wait_for("Projects · 1", WAIT).await;
+    term.type_text("\t\r").await;
+    term.wait_for("Todo · 2", WAIT).await;
+    let before = tack_tests::rss_bytes(server.pid()).unwrap();
+    // The session stops reading; every change below redraws its board.
+    let console = server.console().await;
+    for n in 0..1500 {
+        let new = tack_protocol::NewIssue {
+            project: "TACK".into(),
+            title: format!("Change {n} the stalled session does not read"),
+            description: String::new(),
+            state: None,
+            priority: tack_protocol::Priority::None,
+            assignees: vec![],
+            labels: vec![],
+            estimate: None,
+            due: None,
+            parent: None,
+        };
+        console.request(Request::CreateIssue(new)).await.unwrap();
+    }
+    let after = tack_tests::rss_bytes(server.pid()).unwrap();
+    let grown = after.saturating_sub(before);
+    assert!(
+        grown < 64 * 1024 * 1024,
+        "server memory grew by {} MiB while a session did not read",
+        grown / 1024 / 1024
+    );
+    // Once it reads again it catches up to the newest screen.
+    term.wait_for("Todo · 1502", WAIT).await;
+}
