@@ -100,7 +100,12 @@ async fn bench() {
 
     println!("\n== memory per session (80×24, on the board) ==");
     let before = rss_bytes(server.pid()).unwrap_or(0);
-    let target = 1000;
+    // BENCH_SESSIONS holds more (the figure to watch is memory per session).
+    let target: usize = std::env::var("BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+        .max(200);
     while held.len() < target {
         let batch: Vec<_> = (0..50.min(target - held.len()))
             .map(|_| tokio::spawn(session(server.ssh.clone(), key.clone())))
