@@ -173,9 +173,19 @@ pub enum Prompt {
 
 #[derive(Debug, Clone)]
 pub enum Picker {
-    State { issues: Vec<String> },
-    Priority { issues: Vec<String> },
-    Assignee { issues: Vec<String> },
+    State {
+        issues: Vec<String>,
+    },
+    Priority {
+        issues: Vec<String>,
+    },
+    Assignee {
+        issues: Vec<String>,
+    },
+    /// Toggles a label; the empty choice asks for a new one.
+    Labels {
+        issues: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -352,6 +352,27 @@ impl App {
                     })
                     .collect()
             }
+            Picker::Labels { issues } if value.is_empty() => {
+                self.overlay = Some(Overlay::Input {
+                    prompt: Prompt::Labels { issues },
+                    text: String::new(),
+                });
+                return Vec::new();
+            }
+            Picker::Labels { issues } => issues
+                .into_iter()
+                .map(|key| {
+                    let has = self
+                        .find_issue(&key)
+                        .is_some_and(|i| i.labels.contains(&value));
+                    let (add, remove) = if has {
+                        (Vec::new(), vec![value.clone()])
+                    } else {
+                        (vec![value.clone()], Vec::new())
+                    };
+                    Request::LabelIssue { key, add, remove }
+                })
+                .collect(),
             Picker::Assignee { issues } => issues
                 .into_iter()
                 .map(|key| {

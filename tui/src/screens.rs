@@ -257,16 +257,7 @@ impl App {
                     return self.open_issue(key);
                 }
             }
-            Action::Labels => {
-                let issues = self.list_targets();
-                if !issues.is_empty() {
-                    self.overlay = Some(Overlay::Input {
-                        prompt: Prompt::Labels { issues },
-                        text: String::new(),
-                    });
-                }
-            }
-            Action::SetState | Action::SetPriority | Action::Assign => {
+            Action::SetState | Action::SetPriority | Action::Assign | Action::Labels => {
                 let targets = self.list_targets();
                 if !targets.is_empty() {
                     let current = targets.first().and_then(|k| self.find_issue(k)).cloned();
@@ -314,6 +305,28 @@ impl App {
                     all.iter().map(|p| (p.to_string(), p.to_string())).collect(),
                     selected,
                 )
+            }
+            Action::Labels => {
+                // Every label in use on the board, plus a way to make a new one.
+                let mut labels: Vec<String> = self
+                    .board
+                    .as_ref()
+                    .map(|b| b.issues.iter().flat_map(|i| i.labels.clone()).collect())
+                    .unwrap_or_default();
+                labels.extend(current.map(|i| i.labels.clone()).unwrap_or_default());
+                labels.sort();
+                labels.dedup();
+                let mut options = vec![(String::new(), "+ new label…".to_string())];
+                options.extend(labels.into_iter().map(|l| {
+                    let mark = if current.is_some_and(|i| i.labels.contains(&l)) {
+                        "✓ "
+                    } else {
+                        "  "
+                    };
+                    let shown = format!("{mark}{l}");
+                    (l, shown)
+                }));
+                (Picker::Labels { issues }, options, 0)
             }
             _ => {
                 let mut users: Vec<&User> = self.users.values().filter(|u| !u.disabled).collect();
@@ -382,16 +395,8 @@ impl App {
                     text: issue.title,
                 })
             }
-            Action::SetState | Action::SetPriority | Action::Assign => {
+            Action::SetState | Action::SetPriority | Action::Assign | Action::Labels => {
                 self.open_picker(action, vec![issue.key.clone()], Some(&issue))
-            }
-            Action::Labels => {
-                self.overlay = Some(Overlay::Input {
-                    prompt: Prompt::Labels {
-                        issues: vec![issue.key.clone()],
-                    },
-                    text: String::new(),
-                })
             }
             Action::Due => {
                 let prompt = Prompt::Due {

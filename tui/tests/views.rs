@@ -563,7 +563,19 @@ fn the_inbox_shows_unread_first_and_opening_one_marks_it_read() {
 fn labels_and_due_dates_are_edited_from_the_issue() {
     let mut app = app((120, 40), ColorSupport::Basic);
     key(&mut app, KeyCode::Enter);
+    // The label picker lists the labels in use; toggling one that is set removes it.
     key(&mut app, KeyCode::Char('l'));
+    assert!(render(&app).contains("+ new label") && render(&app).contains("✓ bug"));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter))));
+    assert!(
+        matches!(&commands[..], [tack_tui::Command::Send { request: Request::LabelIssue { key, add, remove }, .. }] if key == "TACK-1" && add.is_empty() && remove == &vec!["bug".to_string()]),
+        "{commands:?}"
+    );
+    // "+ new label…" asks for words: they add, -words remove.
+    key(&mut app, KeyCode::Char('l'));
+    key(&mut app, KeyCode::Enter);
     for c in "ui -bug".chars() {
         key(&mut app, KeyCode::Char(c));
     }
