@@ -186,6 +186,11 @@ pub enum Picker {
     Labels {
         issues: Vec<String>,
     },
+    /// A date, "none", or "custom" (which asks for one).
+    Due {
+        issue: String,
+        version: u64,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -352,6 +352,33 @@ impl App {
                     })
                     .collect()
             }
+            Picker::Due { issue, version } if value == "custom" => {
+                let text = self
+                    .find_issue(&issue)
+                    .and_then(|i| i.due.clone())
+                    .unwrap_or_default();
+                self.overlay = Some(Overlay::Input {
+                    prompt: Prompt::Due { issue, version },
+                    text,
+                });
+                return Vec::new();
+            }
+            Picker::Due { issue, version } => {
+                let due = if value == "none" {
+                    None
+                } else {
+                    Some(value.clone())
+                };
+                return vec![self.send_edit(
+                    issue,
+                    version,
+                    IssuePatch {
+                        due: Some(due),
+                        ..Default::default()
+                    },
+                    value,
+                )];
+            }
             Picker::Labels { issues } if value.is_empty() => {
                 self.overlay = Some(Overlay::Input {
                     prompt: Prompt::Labels { issues },

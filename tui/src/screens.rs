@@ -399,13 +399,30 @@ impl App {
                 self.open_picker(action, vec![issue.key.clone()], Some(&issue))
             }
             Action::Due => {
-                let prompt = Prompt::Due {
-                    issue: issue.key.clone(),
-                    version: issue.version,
-                };
-                self.overlay = Some(Overlay::Input {
-                    prompt,
-                    text: issue.due.clone().unwrap_or_default(),
+                let today = crate::text::today();
+                let mut options: Vec<(String, String)> = [
+                    (0, "today"),
+                    (1, "tomorrow"),
+                    (3, "in 3 days"),
+                    (7, "in a week"),
+                    (14, "in two weeks"),
+                    (30, "in 30 days"),
+                ]
+                .iter()
+                .map(|(days, label)| {
+                    let date = crate::text::date_after(today, *days);
+                    (date.clone(), format!("{label:<14}{date}"))
+                })
+                .collect();
+                options.push(("custom".into(), "a date…".into()));
+                options.push(("none".into(), "no due date".into()));
+                self.overlay = Some(Overlay::Pick {
+                    picker: Picker::Due {
+                        issue: issue.key.clone(),
+                        version: issue.version,
+                    },
+                    options,
+                    selected: 0,
                 });
             }
             Action::Close => {

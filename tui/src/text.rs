@@ -28,6 +28,29 @@ pub fn line(text: &str, width: usize) -> String {
     cut
 }
 
+/// Days since the Unix epoch, today (UTC).
+pub fn today() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (secs / 86_400) as i64
+}
+
+/// `YYYY-MM-DD` of `days` after the epoch day `from` (Howard Hinnant's civil-from-days).
+pub fn date_after(from: i64, days: i64) -> String {
+    let z = from + days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +61,13 @@ mod tests {
             plain("a\u{1b}]52;c;ZXZpbA==\u{7}b\u{202e}c\u{200b}d"),
             "a]52;c;ZXZpbA==bcd"
         );
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(date_after(0, 0), "1970-01-01");
+        assert_eq!(date_after(20_454, 0), "2026-01-01");
+        assert_eq!(date_after(20_454, 59), "2026-03-01");
     }
 
     #[test]

@@ -585,8 +585,9 @@ fn labels_and_due_dates_are_edited_from_the_issue() {
         "{commands:?}"
     );
     key(&mut app, KeyCode::Char('u'));
-    for _ in 0..10 {
-        key(&mut app, KeyCode::Backspace);
+    assert!(render(&app).contains("tomorrow") && render(&app).contains("no due date"));
+    for _ in 0..7 {
+        key(&mut app, KeyCode::Down);
     }
     let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter))));
     assert!(
