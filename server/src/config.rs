@@ -47,6 +47,7 @@ pub struct SecuritySection {
 #[serde(default)]
 pub struct SshSection {
     pub max_unauthenticated: usize,
+    pub max_unauthenticated_per_source: usize,
     pub login_grace_secs: u64,
     pub max_auth_attempts: usize,
     pub max_sessions_per_user: usize,
@@ -58,6 +59,7 @@ impl Default for SshSection {
         let ssh = crate::ssh::SshSettings::default();
         SshSection {
             max_unauthenticated: ssh.max_unauthenticated,
+            max_unauthenticated_per_source: ssh.max_unauthenticated_per_source,
             login_grace_secs: ssh.login_grace.as_secs(),
             max_auth_attempts: ssh.max_auth_attempts,
             max_sessions_per_user: ssh.max_sessions_per_user,
@@ -179,6 +181,7 @@ impl Config {
         let ssh = &self.ssh_limits;
         crate::ssh::SshSettings {
             max_unauthenticated: ssh.max_unauthenticated.max(1),
+            max_unauthenticated_per_source: ssh.max_unauthenticated_per_source.max(1),
             login_grace: Duration::from_secs(ssh.login_grace_secs.max(1)),
             max_auth_attempts: ssh.max_auth_attempts.max(1),
             max_sessions_per_user: ssh.max_sessions_per_user.max(1),

@@ -14,39 +14,77 @@ use tokio_util::sync::CancellationToken;
 /// flood of silent sockets cannot lock everyone else out.
 pub struct PendingHandshakes {
     capacity: usize,
-    waiting: Mutex<VecDeque<(u64, CancellationToken)>>,
+    /// How many one source address may have waiting; its own oldest goes first past that.
+    per_source: usize,
+    waiting: Mutex<VecDeque<Waiting>>,
+}
+
+struct Waiting {
+    id: u64,
+    source: Option<std::net::IpAddr>,
+    evict: CancellationToken,
 }
 
 impl PendingHandshakes {
     pub fn new(capacity: usize) -> Self {
         PendingHandshakes {
             capacity: capacity.max(1),
+            per_source: capacity.max(1),
             waiting: Mutex::new(VecDeque::new()),
         }
     }
 
+    /// Also caps how many connections one source address may have waiting.
+    pub fn with_per_source(mut self, per_source: usize) -> Self {
+        self.per_source = per_source.max(1);
+        self
+    }
+
     /// Registers a connection; returns the token that is cancelled if it gets evicted.
     pub fn enter(&self, id: u64) -> CancellationToken {
-        let token = CancellationToken::new();
+        self.enter_from(id, None)
+    }
+
+    /// Registers a connection from `source`. When the slots are full, or the source has its
+    /// share, the oldest waiting connection (of that source, for the latter) is dropped.
+    pub fn enter_from(&self, id: u64, source: Option<std::net::IpAddr>) -> CancellationToken {
+        let evict = CancellationToken::new();
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        while waiting.len() >= self.capacity {
-            if let Some((evicted, oldest)) = waiting.pop_front() {
+        if source.is_some() {
+            let from_source = waiting.iter().filter(|w| w.source == source).count();
+            if from_source >= self.per_source
+                && let Some(at) = waiting.iter().position(|w| w.source == source)
+                && let Some(oldest) = waiting.remove(at)
+            {
                 tracing::debug!(
-                    connection = evicted,
-                    "evicting the oldest connection still in its handshake"
+                    connection = oldest.id,
+                    "evicting the oldest waiting connection from the same source"
                 );
-                oldest.cancel();
+                oldest.evict.cancel();
             }
         }
-        waiting.push_back((id, token.clone()));
-        token
+        while waiting.len() >= self.capacity {
+            if let Some(oldest) = waiting.pop_front() {
+                tracing::debug!(
+                    connection = oldest.id,
+                    "evicting the oldest connection still in its handshake"
+                );
+                oldest.evict.cancel();
+            }
+        }
+        waiting.push_back(Waiting {
+            id,
+            source,
+            evict: evict.clone(),
+        });
+        evict
     }
 
     pub fn leave(&self, id: u64) {
         self.waiting
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(other, _)| *other != id);
+            .retain(|w| w.id != id);
     }
 
     pub fn len(&self) -> usize {
@@ -99,6 +137,19 @@ mod tests {
         assert!(!second.is_cancelled() && !third.is_cancelled());
         pending.leave(2);
         assert_eq!(pending.len(), 1);
+    }
+
+    #[test]
+    fn one_source_cannot_take_every_slot() {
+        let pending = PendingHandshakes::new(10).with_per_source(2);
+        let (a, b): (std::net::IpAddr, std::net::IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let other = pending.enter_from(1, Some(b));
+        let first = pending.enter_from(2, Some(a));
+        let second = pending.enter_from(3, Some(a));
+        let third = pending.enter_from(4, Some(a));
+        assert!(first.is_cancelled(), "the source's own oldest goes");
+        assert!(!second.is_cancelled() && !third.is_cancelled() && !other.is_cancelled());
     }
 
     #[test]

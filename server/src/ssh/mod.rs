@@ -24,6 +24,8 @@ use crate::socket::limits::PendingHandshakes;
 pub struct SshSettings {
     /// Connections that have not authenticated yet; when full, the oldest is dropped.
     pub max_unauthenticated: usize,
+    /// …of which one source address may hold this many.
+    pub max_unauthenticated_per_source: usize,
     /// Time to authenticate (sshd's LoginGraceTime).
     pub login_grace: Duration,
     pub max_auth_attempts: usize,
@@ -37,6 +39,7 @@ impl Default for SshSettings {
     fn default() -> Self {
         SshSettings {
             max_unauthenticated: 100,
+            max_unauthenticated_per_source: 20,
             login_grace: Duration::from_secs(30),
             max_auth_attempts: 6,
             max_sessions_per_user: 10,
@@ -163,7 +166,8 @@ impl SshServer {
             service: protocol.service().clone(),
             protocol,
             config: Arc::new(config),
-            pending: PendingHandshakes::new(settings.max_unauthenticated),
+            pending: PendingHandshakes::new(settings.max_unauthenticated)
+                .with_per_source(settings.max_unauthenticated_per_source),
             settings,
             sessions: Sessions::default(),
             penalties: Penalties::default(),
@@ -206,7 +210,7 @@ impl SshServer {
 
     async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let evicted = self.pending.enter(id);
+        let evicted = self.pending.enter_from(id, Some(peer.ip()));
         let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
         // Login grace: a connection that has not authenticated in time is dropped.
         let grace = {

@@ -16,7 +16,7 @@ use tack_tests::{TestServer, rss_bytes};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const CONFIG: &str = "[limits]\nrequests_per_second = 100000000\nrequest_burst = 100000000\nmax_connections = 20000\n[ssh_limits]\nmax_sessions_per_user = 100000\nmax_unauthenticated = 1000\n";
+const CONFIG: &str = "[limits]\nrequests_per_second = 100000000\nrequest_burst = 100000000\nmax_connections = 20000\n[ssh_limits]\nmax_sessions_per_user = 100000\nmax_unauthenticated = 1000\nmax_unauthenticated_per_source = 1000\n";
 const WAIT: Duration = Duration::from_secs(60);
 
 fn percentile(samples: &mut [Duration], p: usize) -> Duration {
