@@ -162,8 +162,10 @@ pub enum Prompt {
     },
     AddKey,
     NewToken,
+    /// A new issue in `project`, in `state` (the project's default when absent).
     NewIssue {
-        state: String,
+        project: String,
+        state: Option<String>,
     },
     Title {
         issue: String,
@@ -573,6 +575,34 @@ impl App {
             Pending::Inbox,
             Request::ListNotifications { unread_only: false },
         )]
+    }
+
+    /// `c` anywhere: a new issue in the project in view (the board's, the open issue's, or the
+    /// project under the cursor at home).
+    pub(crate) fn quick_create(&mut self) {
+        let project = match self.screen {
+            Screen::Detail => self
+                .detail_issue()
+                .and_then(|i| self.project_of(i))
+                .map(|p| p.key.clone()),
+            Screen::Home if self.pane == Pane::Projects => {
+                self.projects.get(self.home_row).map(|p| p.key.clone())
+            }
+            _ => self.board.as_ref().map(|b| b.project.key.clone()),
+        }
+        .or_else(|| self.projects.first().map(|p| p.key.clone()));
+        match project {
+            Some(project) => {
+                self.overlay = Some(Overlay::Input {
+                    prompt: Prompt::NewIssue {
+                        project,
+                        state: None,
+                    },
+                    text: String::new(),
+                })
+            }
+            None => self.toast("no project to create an issue in; create one first", true),
+        }
     }
 
     /// The server wants two-factor before anything else: straight to enrolment.

@@ -201,15 +201,12 @@ impl App {
                     name: text,
                 },
             )],
-            Prompt::NewIssue { state } => {
-                let Some(board) = &self.board else {
-                    return Vec::new();
-                };
+            Prompt::NewIssue { project, state } => {
                 let new = NewIssue {
-                    project: board.project.key.clone(),
+                    project,
                     title: text,
                     description: String::new(),
-                    state: Some(state),
+                    state,
                     priority: Priority::None,
                     assignees: Vec::new(),
                     labels: Vec::new(),

@@ -23,6 +23,10 @@ impl App {
                 self.screen = Screen::Board;
                 Vec::new()
             }
+            (Screen::Home | Screen::List | Screen::Detail, Action::Create) => {
+                self.quick_create();
+                Vec::new()
+            }
             (Screen::Home, _) => self.home_action(action),
             (Screen::Board, _) => self.board_action(action),
             (Screen::List, _) => self.list_action(action),
@@ -165,7 +169,14 @@ impl App {
             Action::Create => {
                 let state = states.get(column).cloned().unwrap_or_default();
                 self.overlay = Some(Overlay::Input {
-                    prompt: Prompt::NewIssue { state },
+                    prompt: Prompt::NewIssue {
+                        project: self
+                            .board
+                            .as_ref()
+                            .map(|b| b.project.key.clone())
+                            .unwrap_or_default(),
+                        state: Some(state),
+                    },
                     text: String::new(),
                 });
             }

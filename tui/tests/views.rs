@@ -595,3 +595,19 @@ fn labels_and_due_dates_are_edited_from_the_issue() {
         "an empty due date clears it: {commands:?}"
     );
 }
+
+#[test]
+fn c_creates_an_issue_from_anywhere_in_the_project_in_view() {
+    let mut app = app((120, 40), ColorSupport::Basic);
+    key(&mut app, KeyCode::Enter); // TACK-1
+    key(&mut app, KeyCode::Char('c'));
+    assert!(render(&app).contains("New issue in TACK"));
+    for ch in "From the issue".chars() {
+        key(&mut app, KeyCode::Char(ch));
+    }
+    let commands = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter))));
+    assert!(
+        matches!(&commands[..], [tack_tui::Command::Send { request: Request::CreateIssue(new), .. }] if new.project == "TACK" && new.state.is_none() && new.title == "From the issue"),
+        "{commands:?}"
+    );
+}

@@ -86,7 +86,10 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                     format!("Due date of {issue} · YYYY-MM-DD, empty clears")
                 }
                 Prompt::Filter => "Filter · words, @who, #label, p:high, s:todo".to_string(),
-                Prompt::NewIssue { state } => format!("New issue in {}", plain(state)),
+                Prompt::NewIssue { project, state } => match state {
+                    Some(state) => format!("New issue in {} · {}", plain(project), plain(state)),
+                    None => format!("New issue in {}", plain(project)),
+                },
                 Prompt::Title { issue, .. } => format!("Title of {issue}"),
             };
             let rect = centered(area, 70, 5);
