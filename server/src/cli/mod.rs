@@ -1,5 +1,6 @@
 //! The `tack` command line: `serve`, `ctl`, `backup`, `restore`.
 
+mod commands;
 mod ctl;
 mod output;
 mod serve;
