@@ -230,6 +230,22 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// A plain `CreateIssue` request: a title (and description) in a project, defaults otherwise.
+pub fn create_issue(project: &str, title: &str, description: &str) -> Request {
+    Request::CreateIssue(tack_protocol::NewIssue {
+        project: project.into(),
+        title: title.into(),
+        description: description.into(),
+        state: None,
+        priority: tack_protocol::Priority::None,
+        assignees: vec![],
+        labels: vec![],
+        estimate: None,
+        due: None,
+        parent: None,
+    })
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -58,23 +58,38 @@ pub async fn login_with_invite(
     code: &str,
 ) -> bool {
     assert!(!login(handle, key).await, "the key should be unknown");
-    let mut answer = handle
+    answer_prompt(handle, "Invite code", code).await
+}
+
+/// Answers the server's masked keyboard-interactive prompt `label` with `answer`; true if that
+/// signs in. A prompt asked again means the answer was refused.
+async fn answer_prompt(handle: &mut Handle<AcceptAnyHostKey>, label: &str, answer: &str) -> bool {
+    let mut reply = handle
         .authenticate_keyboard_interactive_start("tack", None)
         .await
         .unwrap();
+    let mut answered = false;
     loop {
-        match answer {
+        match reply {
             KeyboardInteractiveAuthResponse::Success => return true,
             KeyboardInteractiveAuthResponse::Failure { .. } => return false,
+            KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } if prompts.is_empty() => {
+                reply = handle
+                    .authenticate_keyboard_interactive_respond(Vec::new())
+                    .await
+                    .unwrap();
+            }
             KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                if answered {
+                    return false;
+                }
                 assert!(
-                    prompts
-                        .iter()
-                        .any(|p| p.prompt.contains("Invite code") && !p.echo),
+                    prompts.iter().any(|p| p.prompt.contains(label) && !p.echo),
                     "{prompts:?}"
                 );
-                answer = handle
-                    .authenticate_keyboard_interactive_respond(vec![code.to_string()])
+                answered = true;
+                reply = handle
+                    .authenticate_keyboard_interactive_respond(vec![answer.to_string()])
                     .await
                     .unwrap();
             }
@@ -212,39 +227,7 @@ pub async fn login_with_code(
             panic!("expected the key to be accepted with a second step to come, got {other:?}")
         }
     }
-    let mut answer = handle
-        .authenticate_keyboard_interactive_start("tack", None)
-        .await
-        .unwrap();
-    loop {
-        match answer {
-            KeyboardInteractiveAuthResponse::Success => return true,
-            KeyboardInteractiveAuthResponse::Failure { .. } => return false,
-            KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
-                if prompts.is_empty() {
-                    answer = handle
-                        .authenticate_keyboard_interactive_respond(Vec::new())
-                        .await
-                        .unwrap();
-                    continue;
-                }
-                assert!(
-                    prompts
-                        .iter()
-                        .any(|p| p.prompt.contains("TOTP code") && !p.echo),
-                    "{prompts:?}"
-                );
-                answer = handle
-                    .authenticate_keyboard_interactive_respond(vec![code.to_string()])
-                    .await
-                    .unwrap();
-                if let KeyboardInteractiveAuthResponse::InfoRequest { .. } = answer {
-                    // Asked again: the code was refused.
-                    return false;
-                }
-            }
-        }
-    }
+    answer_prompt(handle, "TOTP code", code).await
 }
 
 impl Terminal {

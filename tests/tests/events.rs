@@ -5,26 +5,14 @@
 use std::time::Duration;
 
 use tack_protocol::{
-    ActivityKind, Client, ClientError, EventFeed, EventRecord, NewIssue, Priority, ProjectRole,
-    Request, ResponseBody,
+    ActivityKind, Client, ClientError, EventFeed, EventRecord, ProjectRole, Request, ResponseBody,
 };
 use tack_tests::TestServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
 
 fn new_issue(project: &str, title: &str) -> Request {
-    Request::CreateIssue(NewIssue {
-        project: project.into(),
-        title: title.into(),
-        description: String::new(),
-        state: None,
-        priority: Priority::None,
-        assignees: vec![],
-        labels: vec![],
-        estimate: None,
-        due: None,
-        parent: None,
-    })
+    tack_tests::create_issue(project, title, "")
 }
 
 #[tokio::test]

@@ -207,18 +207,7 @@ async fn escape_sequences_in_user_text_never_reach_another_terminal() {
     let evil = "pwn\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;owned\u{7}\u{1b}[2J\u{202e}txt.exe";
     let console = server.console().await;
     let created = console
-        .request(Request::CreateIssue(tack_protocol::NewIssue {
-            project: "TACK".into(),
-            title: evil.into(),
-            description: evil.into(),
-            state: None,
-            priority: tack_protocol::Priority::None,
-            assignees: vec![],
-            labels: vec![],
-            estimate: None,
-            due: None,
-            parent: None,
-        }))
+        .request(tack_tests::create_issue("TACK", evil, evil))
         .await
         .unwrap();
     let ResponseBody::Issue(issue) = created else {
@@ -486,19 +475,11 @@ async fn a_client_that_stops_reading_does_not_grow_server_memory() {
     // The session stops reading; every change below redraws its board.
     let console = server.console().await;
     for n in 0..1500 {
-        let new = tack_protocol::NewIssue {
-            project: "TACK".into(),
-            title: format!("Change {n} the stalled session does not read"),
-            description: String::new(),
-            state: None,
-            priority: tack_protocol::Priority::None,
-            assignees: vec![],
-            labels: vec![],
-            estimate: None,
-            due: None,
-            parent: None,
-        };
-        console.request(Request::CreateIssue(new)).await.unwrap();
+        let title = format!("Change {n} the stalled session does not read");
+        console
+            .request(tack_tests::create_issue("TACK", &title, ""))
+            .await
+            .unwrap();
     }
     let after = tack_tests::rss_bytes(server.pid()).unwrap();
     let grown = after.saturating_sub(before);

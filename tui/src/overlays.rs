@@ -144,21 +144,7 @@ impl App {
             return Vec::new();
         }
         if let Prompt::Due { issue, version } = prompt {
-            // Empty clears the due date.
-            let due = if text.is_empty() {
-                None
-            } else {
-                Some(text.clone())
-            };
-            return vec![self.send_edit(
-                issue,
-                version,
-                IssuePatch {
-                    due: Some(due),
-                    ..Default::default()
-                },
-                text,
-            )];
+            return vec![self.send_due(issue, version, text)];
         }
         if text.is_empty() {
             return Vec::new();
@@ -224,6 +210,24 @@ impl App {
                 vec![self.send_edit(issue, version, patch, text)]
             }
         }
+    }
+
+    /// Sets or (with "" or "none") clears a due date.
+    fn send_due(&mut self, issue: String, version: u64, date: String) -> Command {
+        let due = if date.is_empty() || date == "none" {
+            None
+        } else {
+            Some(date.clone())
+        };
+        self.send_edit(
+            issue,
+            version,
+            IssuePatch {
+                due: Some(due),
+                ..Default::default()
+            },
+            date,
+        )
     }
 
     /// Sends an edit of typed text; if it loses a race, the author is asked what to keep.
@@ -361,20 +365,7 @@ impl App {
                 return Vec::new();
             }
             Picker::Due { issue, version } => {
-                let due = if value == "none" {
-                    None
-                } else {
-                    Some(value.clone())
-                };
-                return vec![self.send_edit(
-                    issue,
-                    version,
-                    IssuePatch {
-                        due: Some(due),
-                        ..Default::default()
-                    },
-                    value,
-                )];
+                return vec![self.send_due(issue, version, value)];
             }
             Picker::Labels { issues } if value.is_empty() => {
                 self.overlay = Some(Overlay::Input {
