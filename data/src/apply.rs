@@ -21,6 +21,9 @@ pub struct Counters {
     pub next_project: u64,
     pub next_issue: u64,
     pub next_comment: u64,
+    pub next_job: u64,
+    pub next_webhook: u64,
+    pub next_delivery: u64,
     pub last_seq: u64,
 }
 
@@ -41,6 +44,13 @@ impl Tx<'_> {
         self.put_raw(T::Meta, trees::NEXT_PROJECT, &c.next_project.to_be_bytes())?;
         self.put_raw(T::Meta, trees::NEXT_ISSUE, &c.next_issue.to_be_bytes())?;
         self.put_raw(T::Meta, trees::NEXT_COMMENT, &c.next_comment.to_be_bytes())?;
+        self.put_raw(T::Meta, trees::NEXT_JOB, &c.next_job.to_be_bytes())?;
+        self.put_raw(T::Meta, trees::NEXT_WEBHOOK, &c.next_webhook.to_be_bytes())?;
+        self.put_raw(
+            T::Meta,
+            trees::NEXT_DELIVERY,
+            &c.next_delivery.to_be_bytes(),
+        )?;
         self.put_raw(T::Meta, trees::LAST_SEQ, &c.last_seq.to_be_bytes())
     }
 
@@ -82,7 +92,12 @@ impl Tx<'_> {
     }
 
     /// Appends an activity entry (and its index entries) and returns the event it becomes.
-    fn log(&self, c: &mut Counters, write: &Write, entry: Entry) -> Result<Event, WriteError> {
+    pub(crate) fn log(
+        &self,
+        c: &mut Counters,
+        write: &Write,
+        entry: Entry,
+    ) -> Result<Event, WriteError> {
         c.last_seq += 1;
         let seq = c.last_seq;
         let activity = Activity {
@@ -121,7 +136,11 @@ impl Tx<'_> {
     }
 
     /// Replaces `current` with `next` (one version later), moving its index entries.
-    fn replace_issue(&self, current: &Issue, mut next: Issue) -> Result<Issue, WriteError> {
+    pub(crate) fn replace_issue(
+        &self,
+        current: &Issue,
+        mut next: Issue,
+    ) -> Result<Issue, WriteError> {
         next.version = current.version + 1;
         self.unindex_issue(current)?;
         self.index_issue(&next)?;
@@ -129,7 +148,7 @@ impl Tx<'_> {
         Ok(next)
     }
 
-    fn require_user(&self, id: u64) -> Result<User, WriteError> {
+    pub(crate) fn require_user(&self, id: u64) -> Result<User, WriteError> {
         self.get(T::Users, &keys::id(id))?
             .ok_or_else(|| WriteError::Missing(format!("user #{id}")))
     }
@@ -139,7 +158,7 @@ impl Tx<'_> {
             .ok_or_else(|| WriteError::Missing(format!("project #{id}")))
     }
 
-    fn require_issue(&self, id: u64) -> Result<Issue, WriteError> {
+    pub(crate) fn require_issue(&self, id: u64) -> Result<Issue, WriteError> {
         self.get(T::Issues, &keys::id(id))?
             .ok_or_else(|| WriteError::Missing(format!("issue #{id}")))
     }
@@ -161,7 +180,7 @@ impl Tx<'_> {
 }
 
 /// Where an activity entry belongs, what it is about, and the record its event carries.
-struct Entry {
+pub(crate) struct Entry {
     kind: ActivityKind,
     project: Option<ProjectId>,
     issue: Option<IssueId>,
@@ -172,13 +191,24 @@ struct Entry {
 
 impl Entry {
     /// Accounts, keys, tokens and invites: no project, no record.
-    fn account(kind: ActivityKind, subject: String) -> Entry {
+    pub(crate) fn account(kind: ActivityKind, subject: String) -> Entry {
         Entry {
             kind,
             project: None,
             issue: None,
             comment: None,
             subject,
+            record: EventRecord::None,
+        }
+    }
+
+    fn webhook(project: &Project, id: u64) -> Entry {
+        Entry {
+            kind: ActivityKind::WebhookChanged,
+            project: Some(project.id),
+            issue: None,
+            comment: None,
+            subject: format!("{} webhook #{id}", project.key),
             record: EventRecord::None,
         }
     }
@@ -194,7 +224,7 @@ impl Entry {
         }
     }
 
-    fn issue(kind: ActivityKind, issue: Issue) -> Entry {
+    pub(crate) fn issue(kind: ActivityKind, issue: Issue) -> Entry {
         Entry {
             kind,
             project: Some(issue.project),
@@ -492,6 +522,70 @@ pub fn apply(
             }
             Vec::new()
         }
+        Op::EnqueueJob { kind, key, run_at } => {
+            tx.enqueue_once(c, kind.clone(), key, write.at, *run_at)?;
+            Vec::new()
+        }
+        Op::FinishJob {
+            id,
+            outcome,
+            delivery,
+        } => {
+            tx.finish_job(c, *id, outcome, delivery.as_ref())?;
+            Vec::new()
+        }
+        Op::RetryJob { id } => {
+            let job = tx.retry_job(*id, write.at)?;
+            vec![tx.log(
+                c,
+                write,
+                Entry::account(ActivityKind::JobChanged, format!("job #{}", job.id)),
+            )?]
+        }
+        Op::DropJob { id } => {
+            let job = tx.drop_job(*id)?;
+            vec![tx.log(
+                c,
+                write,
+                Entry::account(ActivityKind::JobChanged, format!("job #{}", job.id)),
+            )?]
+        }
+        Op::PutWebhook(hook) => {
+            let project = tx.require_project(hook.hook.project)?;
+            let hook = tx.put_webhook(c, hook)?;
+            vec![tx.log(c, write, Entry::webhook(&project, hook.hook.id))?]
+        }
+        Op::DeleteWebhook { project, id } => {
+            let project = tx.require_project(*project)?;
+            tx.delete_webhook(project.id, *id)?;
+            vec![tx.log(c, write, Entry::webhook(&project, *id))?]
+        }
+        Op::PutUserSettings {
+            user,
+            settings,
+            logged,
+        } => {
+            let stored = tx.require_user(*user)?;
+            tx.put_settings(*user, settings)?;
+            if *logged {
+                vec![tx.log(
+                    c,
+                    write,
+                    Entry::account(ActivityKind::UserUpdated, format!("@{}", stored.handle)),
+                )?]
+            } else {
+                Vec::new()
+            }
+        }
+        Op::DeleteUser {
+            id,
+            reassign_to,
+            tokens,
+        } => {
+            tx.revoke_tokens(tokens)?;
+            tx.delete_user(c, write, *id, *reassign_to)?
+        }
+        Op::Remind { issue, due } => tx.remind(c, write, *issue, due)?,
         Op::DeleteComment { id } => {
             let comment: Comment = tx
                 .get(T::Comments, &keys::id(*id))?
@@ -511,6 +605,7 @@ pub fn apply(
         }
     };
     follow(tx, write, &events)?;
+    crate::apply_ops::enqueue_followups(tx, write, &events, c)?;
     tx.save_counters(c)?;
     Ok(events)
 }

@@ -5,9 +5,11 @@
 //! behind the same business rules.
 
 mod apply;
+mod apply_ops;
 pub mod backup;
 mod keys;
 pub mod migrate;
+mod ops_store;
 mod records;
 mod sled_store;
 mod staging;
@@ -15,14 +17,15 @@ mod trees;
 pub mod verify;
 mod writer;
 
-pub use records::{StoredInvite, StoredToken, TotpRecord};
+pub use ops_store::OpsStore;
+pub use records::{StoredInvite, StoredToken, StoredWebhook, TotpRecord};
 pub use sled_store::{SledStore, StoreConfig};
 pub use verify::IntegrityReport;
 pub use writer::{CommitListener, Ticket};
 
 use tack_protocol::{
-    Activity, ActivityKind, Actor, Comment, CommentId, Event, FieldChange, Issue, IssueId, Project,
-    ProjectId, SshKey, Timestamp, User, UserId,
+    Activity, ActivityKind, Actor, Comment, CommentId, Delivery, Event, FieldChange, Issue,
+    IssueId, JobKind, Project, ProjectId, SshKey, Timestamp, User, UserId, UserSettings,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -157,10 +160,70 @@ pub enum Op {
         user: UserId,
         watch: bool,
     },
+    /// Queues a scheduled job, once per `key`. Not logged.
+    EnqueueJob {
+        kind: JobKind,
+        key: String,
+        run_at: Timestamp,
+    },
+    /// Records a job's outcome (and a webhook's delivery attempt). Not logged.
+    FinishJob {
+        id: u64,
+        outcome: JobOutcome,
+        delivery: Option<Delivery>,
+    },
+    /// Puts a failed job back in the queue.
+    RetryJob {
+        id: u64,
+    },
+    DropJob {
+        id: u64,
+    },
+    /// A webhook with id 0 is new.
+    PutWebhook(StoredWebhook),
+    DeleteWebhook {
+        project: ProjectId,
+        id: u64,
+    },
+    PutUserSettings {
+        user: UserId,
+        settings: UserSettings,
+        logged: bool,
+    },
+    /// Deletes an account, revokes its tokens and moves its assignments.
+    DeleteUser {
+        id: UserId,
+        reassign_to: Option<UserId>,
+        tokens: Vec<StoredToken>,
+    },
+    /// Tells an issue's assignees it is due soon, once per due date.
+    Remind {
+        issue: IssueId,
+        due: String,
+    },
+}
+
+/// What became of one run of a job.
+#[derive(Debug, Clone)]
+pub enum JobOutcome {
+    Done,
+    /// Failed this time; runs again at `run_at`.
+    Retry {
+        run_at: Timestamp,
+        error: String,
+    },
+    /// Failed for the last time: dead-lettered.
+    Failed {
+        error: String,
+    },
+    /// Not attempted (its endpoint's breaker is open); runs at `run_at`.
+    Postpone {
+        run_at: Timestamp,
+    },
 }
 
 /// What the service reads. Reads are synchronous; async callers run them off the runtime.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: OpsStore + Send + Sync + 'static {
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     fn user_by_handle(&self, handle: &str) -> Result<Option<User>, StoreError>;
     fn users(&self) -> Result<Vec<User>, StoreError>;

@@ -1,7 +1,7 @@
 //! Record encoding: the protocol's bincode configuration, decoded with a limit.
 
 use bincode::{Decode, Encode};
-use tack_protocol::{ApiToken, Invite};
+use tack_protocol::{ApiToken, Invite, Webhook};
 
 use crate::StoreError;
 
@@ -41,4 +41,11 @@ pub struct TotpRecord {
     pub secret: Vec<u8>,
     pub enabled: bool,
     pub last_step: u64,
+}
+
+/// A webhook and the secret its deliveries are signed with (kept readable: signing needs it).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct StoredWebhook {
+    pub hook: Webhook,
+    pub secret: String,
 }

@@ -42,7 +42,7 @@ impl StoreConfig {
 
 pub struct SledStore {
     db: sled::Db,
-    trees: Arc<Trees>,
+    pub(crate) trees: Arc<Trees>,
     writer: Writer,
 }
 
@@ -74,20 +74,23 @@ impl SledStore {
             next_project: meta_u64(&trees, trees::NEXT_PROJECT, 1)?,
             next_issue: meta_u64(&trees, trees::NEXT_ISSUE, 1)?,
             next_comment: meta_u64(&trees, trees::NEXT_COMMENT, 1)?,
+            next_job: meta_u64(&trees, trees::NEXT_JOB, 1)?,
+            next_webhook: meta_u64(&trees, trees::NEXT_WEBHOOK, 1)?,
+            next_delivery: meta_u64(&trees, trees::NEXT_DELIVERY, 1)?,
             last_seq: meta_u64(&trees, trees::LAST_SEQ, 0)?,
         };
         let writer = Writer::start(db.clone(), trees.clone(), counters, config.group_commit)?;
         Ok(SledStore { db, trees, writer })
     }
 
-    fn get<V: Decode<()>>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
+    pub(crate) fn get<V: Decode<()>>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
         match self.trees.get(tree).get(key)? {
             Some(bytes) => decode(trees::name(tree), &bytes).map(Some),
             None => Ok(None),
         }
     }
 
-    fn all<V: Decode<()>>(&self, tree: T) -> Result<Vec<V>, StoreError> {
+    pub(crate) fn all<V: Decode<()>>(&self, tree: T) -> Result<Vec<V>, StoreError> {
         self.trees
             .get(tree)
             .iter()

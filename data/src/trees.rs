@@ -25,9 +25,15 @@ pub enum T {
     Totp,
     Notifications,
     Watchers,
+    Jobs,
+    JobsDue,
+    Webhooks,
+    Deliveries,
+    UserSettings,
+    Dedupe,
 }
 
-pub const TREE_NAMES: [&str; 22] = [
+pub const TREE_NAMES: [&str; 28] = [
     "meta",
     "users",
     "users_by_handle",
@@ -50,6 +56,12 @@ pub const TREE_NAMES: [&str; 22] = [
     "totp",
     "notifications",
     "watchers",
+    "jobs",
+    "jobs_due",
+    "webhooks",
+    "deliveries",
+    "user_settings",
+    "dedupe",
 ];
 
 pub struct Trees {
@@ -80,4 +92,7 @@ pub const NEXT_USER: &[u8] = b"next_id/users";
 pub const NEXT_PROJECT: &[u8] = b"next_id/projects";
 pub const NEXT_ISSUE: &[u8] = b"next_id/issues";
 pub const NEXT_COMMENT: &[u8] = b"next_id/comments";
+pub const NEXT_JOB: &[u8] = b"next_id/jobs";
+pub const NEXT_WEBHOOK: &[u8] = b"next_id/webhooks";
+pub const NEXT_DELIVERY: &[u8] = b"next_id/deliveries";
 pub const LAST_SEQ: &[u8] = b"last_seq";

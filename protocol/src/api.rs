@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::model::*;
+use crate::ops::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
@@ -53,8 +54,11 @@ pub struct IssueFilter {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, strum::IntoStaticStr,
+)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[strum(serialize_all = "snake_case")]
 pub enum Request {
     Whoami,
 
@@ -273,6 +277,77 @@ pub enum Request {
     Backup {
         path: String,
     },
+
+    /// Changes a user's profile, role or email preference (admins: anyone; people: themselves,
+    /// but not their role).
+    UpdateUser {
+        handle: String,
+        display_name: Option<String>,
+        email: Option<Option<String>>,
+        role: Option<ServerRole>,
+        email_notifications: Option<EmailMode>,
+    },
+    /// Deletes an account; its issues' assignments move to `reassign_to` (or are dropped).
+    DeleteUser {
+        handle: String,
+        reassign_to: Option<String>,
+    },
+    UserSettings {
+        handle: Option<String>,
+    },
+    /// Every user's keys (admins).
+    AllKeys,
+    /// Every user's API tokens (admins).
+    AllTokens,
+
+    ListSessions,
+    KickSession {
+        id: u64,
+    },
+
+    ListJobs {
+        state: Option<JobState>,
+    },
+    RetryJob {
+        id: u64,
+    },
+    DropJob {
+        id: u64,
+    },
+    /// Queues a scheduled job now: `digest`, `due_reminders`, `expire` or `backup`.
+    RunJob {
+        kind: String,
+    },
+
+    CreateWebhook {
+        project: String,
+        url: String,
+        secret: String,
+        events: Vec<String>,
+    },
+    ListWebhooks {
+        project: String,
+    },
+    DeleteWebhook {
+        id: u64,
+    },
+    WebhookDeliveries {
+        project: String,
+        limit: u32,
+    },
+
+    /// The activity log, newest first, narrowed by `filter`, from before `before` (a sequence).
+    Audit {
+        filter: AuditFilter,
+        before: Option<u64>,
+        limit: u32,
+    },
+    Health,
+    ListBackups,
+    /// Checks a backup file (a name in the backup directory, or a path) without restoring it.
+    VerifyBackup {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -328,6 +403,18 @@ pub enum ResponseBody {
         enabled: bool,
     },
     Notifications(Vec<Notification>),
+    UserSettings {
+        user: User,
+        settings: UserSettings,
+    },
+    Sessions(Vec<SessionInfo>),
+    Jobs(Vec<Job>),
+    Job(Job),
+    Webhook(WebhookStatus),
+    Webhooks(Vec<WebhookStatus>),
+    Deliveries(Vec<Delivery>),
+    Health(Health),
+    Backups(Backups),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ pub mod codec;
 pub mod error;
 pub mod handshake;
 pub mod model;
+pub mod ops;
 pub mod rank;
 pub mod transport;
 
@@ -15,3 +16,4 @@ pub use client::{Client, ClientError, EventFeed};
 pub use error::ApiError;
 pub use handshake::{ClientHello, Credentials, PROTOCOL_VERSION, ServerHello, Welcome};
 pub use model::*;
+pub use ops::*;

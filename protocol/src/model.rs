@@ -242,6 +242,10 @@ pub enum ActivityKind {
     CommentAdded,
     CommentEdited,
     CommentDeleted,
+    UserDeleted,
+    JobChanged,
+    WebhookChanged,
+    DueReminder,
 }
 
 #[derive(
@@ -254,6 +258,7 @@ pub enum NotificationKind {
     Mentioned,
     Commented,
     StateChanged,
+    DueSoon,
 }
 
 /// Something that happened to an issue a person watches, assigned to them or mentioning them.

@@ -25,6 +25,129 @@ pub struct Config {
     pub security: SecuritySection,
     /// `human` or `json`.
     pub log_format: String,
+    /// `/metrics`, `/healthz` and `/readyz`; empty turns them off.
+    pub http: String,
+    /// After the store closes at shutdown, keep `/readyz` answering 503 this long before exit.
+    pub shutdown_grace_secs: u64,
+    pub jobs: JobsSection,
+    pub smtp: SmtpSection,
+    pub webhooks: WebhooksSection,
+    pub backup: BackupSection,
+    pub notifications: NotificationsSection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobsSection {
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// Attempts before a job is dead-lettered.
+    pub max_attempts: u32,
+    /// The first retry waits this long; each next one twice as long (with jitter), up to
+    /// `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+impl Default for JobsSection {
+    fn default() -> Self {
+        JobsSection {
+            concurrency: 4,
+            max_attempts: 8,
+            retry_base_ms: 5_000,
+            retry_max_ms: 3_600_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpSection {
+    /// Empty: email is off (notifications stay in the inbox).
+    pub host: String,
+    pub port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub tls: String,
+    pub username: String,
+    pub password: String,
+    pub from: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        SmtpSection {
+            host: String::new(),
+            port: 587,
+            tls: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: "tack <tack@localhost>".into(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhooksSection {
+    /// Allow targets in private, loopback and link-local ranges (refused by default: SSRF).
+    pub allow_private_targets: bool,
+    pub timeout_secs: u64,
+    /// Consecutive failures that open an endpoint's breaker.
+    pub breaker_threshold: u32,
+    /// How long an open breaker waits before one probe.
+    pub breaker_open_secs: u64,
+}
+
+impl Default for WebhooksSection {
+    fn default() -> Self {
+        WebhooksSection {
+            allow_private_targets: false,
+            timeout_secs: 10,
+            breaker_threshold: 5,
+            breaker_open_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupSection {
+    /// A cron expression (`0 3 * * *`: every day at 03:00 UTC); empty: no scheduled backups.
+    pub schedule: String,
+    /// Scheduled backups kept; older ones are deleted.
+    pub retention: u32,
+    /// Where backups go; relative paths are inside the data directory.
+    pub dir: PathBuf,
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        BackupSection {
+            schedule: String::new(),
+            retention: 7,
+            dir: PathBuf::from("backups"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationsSection {
+    /// The hour (UTC) daily digests go out.
+    pub digest_hour: u32,
+    /// Issues due within this many hours remind their assignees.
+    pub due_soon_hours: u32,
+}
+
+impl Default for NotificationsSection {
+    fn default() -> Self {
+        NotificationsSection {
+            digest_hour: 8,
+            due_soon_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,6 +214,13 @@ impl Default for Config {
             ssh_limits: SshSection::default(),
             security: SecuritySection::default(),
             log_format: "human".into(),
+            http: "127.0.0.1:9090".into(),
+            shutdown_grace_secs: 0,
+            jobs: JobsSection::default(),
+            smtp: SmtpSection::default(),
+            webhooks: WebhooksSection::default(),
+            backup: BackupSection::default(),
+            notifications: NotificationsSection::default(),
         }
     }
 }
@@ -130,6 +260,8 @@ pub struct FlagOverrides {
     pub ssh: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
 }
 
 impl Config {
@@ -153,6 +285,12 @@ impl Config {
                 "log_format",
                 "store",
                 "limits",
+                "http",
+                "jobs",
+                "smtp",
+                "webhooks",
+                "backup",
+                "notifications",
             ]))
             .merge(Serialized::defaults(flags))
             .extract()
@@ -200,6 +338,10 @@ impl Config {
 
     pub fn admin_socket(&self) -> PathBuf {
         self.data.join("admin.sock")
+    }
+
+    pub fn backup_dir(&self) -> PathBuf {
+        self.data.join(&self.backup.dir)
     }
 }
 

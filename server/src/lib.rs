@@ -3,6 +3,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod http;
+pub mod jobs;
+pub mod runtime;
 pub mod service;
 pub mod socket;
 pub mod ssh;

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod sinks;
 pub mod ssh;
 
 use tack_protocol::{Client, Credentials, Request, ResponseBody};
@@ -21,6 +22,8 @@ pub struct TestServer {
     /// The SSH front, `127.0.0.1:PORT`.
     pub ssh: String,
     pub socket: PathBuf,
+    /// The metrics endpoint, `127.0.0.1:PORT`.
+    pub http: String,
     /// The first-start admin invite code, if this start printed one.
     pub invite: Option<String>,
     extra_config: String,
@@ -44,6 +47,7 @@ impl TestServer {
             api: String::new(),
             ssh: String::new(),
             socket: PathBuf::new(),
+            http: String::new(),
             invite: None,
             extra_config: config.to_string(),
         };
@@ -60,6 +64,8 @@ impl TestServer {
                 "--api",
                 "127.0.0.1:0",
                 "--ssh",
+                "127.0.0.1:0",
+                "--http",
                 "127.0.0.1:0",
                 "--data",
             ])
@@ -93,6 +99,12 @@ impl TestServer {
                 self.ssh = rest.split_whitespace().next().unwrap().to_string();
             } else if let Some(addr) = line.strip_prefix("protocol socket:") {
                 self.api = addr.trim().to_string();
+            } else if let Some(rest) = line.strip_prefix("metrics:") {
+                self.http = rest
+                    .trim()
+                    .trim_start_matches("http://")
+                    .trim_end_matches("/metrics")
+                    .to_string();
             } else if let Some(rest) = line.strip_prefix("admin socket:") {
                 self.socket = PathBuf::from(rest.split_whitespace().next().unwrap());
             } else if line.contains("one-time admin invite code") {

@@ -4,6 +4,11 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::Subcommand;
+
+use super::commands_ops::{
+    AuditArgs, BackupCmd, JobCmd, SessionCmd, WebhookCmd, audit_request, backup_request,
+    job_request, session_request, webhook_request,
+};
 use tack_protocol::{
     IssueFilter, IssuePatch, NewIssue, Priority, ProjectRole, Request, ServerRole, StateCategory,
 };
@@ -36,6 +41,18 @@ pub enum Noun {
         #[arg(long)]
         unread: bool,
     },
+    #[command(subcommand)]
+    Session(SessionCmd),
+    #[command(subcommand)]
+    Job(JobCmd),
+    #[command(subcommand)]
+    Backup(BackupCmd),
+    /// The audit log, newest first, narrowed by actor, project, kind and dates (server admins).
+    Audit(AuditArgs),
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
+    /// Version, uptime, store size, sessions, requests, errors and the job queue.
+    Health,
     /// Print events as JSON lines as they happen; reconnects and resumes where it left off.
     Watch {
         #[arg(long)]
@@ -65,6 +82,31 @@ pub enum UserCmd {
     Enable {
         handle: String,
     },
+    /// Change a person's name, email, role or email notifications.
+    Update {
+        handle: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// An address, or "none".
+        #[arg(long)]
+        email: Option<String>,
+        /// admin or user.
+        #[arg(long)]
+        role: Option<String>,
+        /// off, instant or digest.
+        #[arg(long)]
+        email_notifications: Option<tack_protocol::EmailMode>,
+    },
+    /// Delete an account; its assignments move to --reassign-to (or are dropped).
+    Delete {
+        handle: String,
+        #[arg(long)]
+        reassign_to: Option<String>,
+    },
+    /// A person's email notification setting.
+    Settings {
+        handle: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +122,9 @@ pub enum KeyCmd {
     List {
         #[arg(long)]
         user: Option<String>,
+        /// Every user's keys (server admins).
+        #[arg(long, conflicts_with = "user")]
+        all: bool,
     },
     Remove {
         fingerprint: String,
@@ -457,6 +502,34 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
                 handle,
                 disabled: true,
             },
+            UserCmd::Update {
+                handle,
+                name,
+                email,
+                role,
+                email_notifications,
+            } => Request::UpdateUser {
+                handle,
+                display_name: name,
+                email: clearable(email),
+                role: match role.as_deref().map(str::trim) {
+                    None => None,
+                    Some("admin") => Some(ServerRole::Admin),
+                    Some("user") => Some(ServerRole::User),
+                    Some(other) => {
+                        return Err(Usage(format!("'{other}' is not a role; use admin or user")));
+                    }
+                },
+                email_notifications,
+            },
+            UserCmd::Delete {
+                handle,
+                reassign_to,
+            } => Request::DeleteUser {
+                handle,
+                reassign_to,
+            },
+            UserCmd::Settings { handle } => Request::UserSettings { handle },
             UserCmd::Enable { handle } => Request::SetUserDisabled {
                 handle,
                 disabled: false,
@@ -472,7 +545,8 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
                 };
                 Request::AddKey { user, public_key }
             }
-            KeyCmd::List { user } => Request::ListKeys { user },
+            KeyCmd::List { all: true, .. } => Request::AllKeys,
+            KeyCmd::List { user, .. } => Request::ListKeys { user },
             KeyCmd::Remove { fingerprint } => Request::RemoveKey { fingerprint },
         },
         Noun::Token(cmd) => match cmd {
@@ -742,6 +816,12 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
         } => Request::ListNotifications {
             unread_only: unread,
         },
+        Noun::Session(cmd) => session_request(cmd),
+        Noun::Job(cmd) => job_request(cmd),
+        Noun::Backup(cmd) => backup_request(cmd),
+        Noun::Audit(args) => audit_request(args)?,
+        Noun::Webhook(cmd) => webhook_request(cmd),
+        Noun::Health => Request::Health,
         Noun::Watch { .. } => return Err(Usage("watch is not a single request".into())),
     })
 }

@@ -1,8 +1,10 @@
 //! The `tack` command line: `serve`, `ctl`, `backup`, `restore`.
 
 mod commands;
+mod commands_ops;
 mod ctl;
 mod output;
+mod output_ops;
 mod serve;
 
 use std::path::PathBuf;
@@ -63,6 +65,9 @@ pub struct ServeArgs {
     /// Log format: human or json.
     #[arg(long)]
     pub log_format: Option<String>,
+    /// Metrics and health endpoint, HOST:PORT (empty turns it off). Default: 127.0.0.1:9090
+    #[arg(long)]
+    pub http: Option<String>,
 }
 
 /// Exit codes, as scripts see them.

@@ -49,7 +49,7 @@ fn json<T: Serialize>(o: &mut Output, value: &T) {
 }
 
 /// Prints rows under a header with each column as wide as its widest cell.
-fn table(o: &mut Output, header: &[&str], rows: Vec<Vec<String>>) {
+pub(super) fn table(o: &mut Output, header: &[&str], rows: Vec<Vec<String>>) {
     if rows.is_empty() {
         outln!(o, "(none)");
         return;
@@ -81,7 +81,7 @@ fn table(o: &mut Output, header: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-fn date(ms: i64) -> String {
+pub(super) fn date(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86400);
     let (h, m) = (secs.rem_euclid(86400) / 3600, secs.rem_euclid(3600) / 60);
@@ -306,6 +306,18 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             }
             ResponseBody::Totp { enabled } => json(o, &serde_json::json!({ "totp": enabled })),
             ResponseBody::Backup(v) => json(o, v),
+            ResponseBody::UserSettings { user, settings } => json(
+                o,
+                &serde_json::json!({ "user": user, "settings": settings }),
+            ),
+            ResponseBody::Sessions(v) => json(o, v),
+            ResponseBody::Jobs(v) => json(o, v),
+            ResponseBody::Job(v) => json(o, v),
+            ResponseBody::Webhook(v) => json(o, v),
+            ResponseBody::Webhooks(v) => json(o, v),
+            ResponseBody::Deliveries(v) => json(o, v),
+            ResponseBody::Health(v) => json(o, v),
+            ResponseBody::Backups(v) => json(o, v),
         }
         return;
     }
@@ -509,6 +521,7 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
                         tack_protocol::NotificationKind::Mentioned => "mentioned you",
                         tack_protocol::NotificationKind::Commented => "new comment",
                         tack_protocol::NotificationKind::StateChanged => "state changed",
+                        tack_protocol::NotificationKind::DueSoon => "due soon",
                     };
                     vec![
                         n.id.to_string(),
@@ -537,10 +550,14 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
         }
         ResponseBody::Backup(summary) => outln!(
             o,
-            "backup written to {} ({} bytes)",
+            "backup {} ({} bytes, {} records, schema {}, sha256 {})",
             summary.path,
-            summary.bytes
+            summary.bytes,
+            summary.records,
+            summary.schema_version,
+            summary.checksum
         ),
+        other => super::output_ops::print(o, other),
     }
 }
 

@@ -9,9 +9,12 @@ use tack_data::{SledStore, Store, StoreConfig};
 use tack_protocol::{Request, ResponseBody, ServerRole};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
 
 use super::{ServeArgs, exit};
 use crate::config::{Config, FlagOverrides};
+use crate::jobs::{BreakerPolicy, JobSettings, Schedule, WebhookClient, Workers};
+use crate::runtime::{BackupSettings, Runtime};
 use crate::service::{Caller, Service, ServiceConfig};
 use crate::socket::{ProtocolServer, bind_admin_socket};
 use crate::ssh::SshServer;
@@ -53,6 +56,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         api: args.api,
         ssh: args.ssh,
         log_format: args.log_format,
+        http: args.http,
     };
     let config = match Config::load(args.config.as_deref(), flags) {
         Ok(config) => config,
@@ -83,7 +87,62 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let store: Arc<dyn Store> =
         Arc::new(tokio::task::spawn_blocking(move || SledStore::open(&store_config)).await??);
-    let service = Service::new(store.clone(), ServiceConfig::default());
+    let backup_cron = crate::jobs::Schedule::parse_cron(&config.backup.schedule)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let mailer = crate::jobs::Mailer::from_config(&config.smtp)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let runtime = Arc::new(Runtime::new(
+        BackupSettings {
+            dir: config.backup_dir(),
+            schedule: backup_cron
+                .as_ref()
+                .map(|_| config.backup.schedule.trim().to_string()),
+            retention: config.backup.retention.max(1),
+        },
+        config.webhooks.allow_private_targets,
+    ));
+    *runtime
+        .jobs
+        .policy
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = BreakerPolicy {
+        threshold: config.webhooks.breaker_threshold.max(1),
+        open_ms: (config.webhooks.breaker_open_secs.max(1) * 1000) as i64,
+    };
+    let service = Service::new(
+        store.clone(),
+        ServiceConfig {
+            runtime: runtime.clone(),
+            ..ServiceConfig::default()
+        },
+    );
+    let background = CancellationToken::new();
+    let http_stop = CancellationToken::new();
+    let webhooks = WebhookClient::new(
+        std::time::Duration::from_secs(config.webhooks.timeout_secs.max(1)),
+        config.webhooks.allow_private_targets,
+    )
+    .context("cannot set up the webhook client")?;
+    let workers = Workers::new(
+        service.clone(),
+        JobSettings {
+            concurrency: config.jobs.concurrency.max(1),
+            max_attempts: config.jobs.max_attempts.max(1),
+            retry_base: std::time::Duration::from_millis(config.jobs.retry_base_ms.max(1)),
+            retry_max: std::time::Duration::from_millis(config.jobs.retry_max_ms.max(1)),
+        },
+        webhooks,
+        mailer,
+        Schedule {
+            backup_cron,
+            backup_dir: config.backup_dir(),
+            retention: config.backup.retention.max(1),
+            digest_hour: config.notifications.digest_hour.min(23),
+            due_soon_hours: config.notifications.due_soon_hours,
+        },
+    );
+    let workers_task = tokio::spawn(workers.run(background.clone()));
+    tokio::spawn(sample_metrics(service.clone(), background.clone()));
     let server = ProtocolServer::new(service.clone(), config.socket());
 
     let tcp = TcpListener::bind(&config.api)
@@ -101,6 +160,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::spawn(server.clone().serve_tcp(tcp));
     tokio::spawn(server.clone().serve_unix(unix));
     tokio::spawn(ssh.clone().serve(ssh_listener));
+    let http_addr = if config.http.trim().is_empty() {
+        None
+    } else {
+        let listener = TcpListener::bind(config.http.trim())
+            .await
+            .with_context(|| format!("cannot listen for metrics on {}", config.http))?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(crate::http::serve(
+            service.clone(),
+            listener,
+            http_stop.clone(),
+        ));
+        Some(addr)
+    };
     tracing::info!(api = %api_addr, admin_socket = %admin_path.display(), data = %config.data.display(), "tack is serving");
 
     let mut banner = vec![
@@ -110,6 +183,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ssh_addr.port()
         ),
         format!("  protocol socket: {api_addr}"),
+        match http_addr {
+            Some(addr) => format!("  metrics:         http://{addr}/metrics"),
+            None => "  metrics:         off".into(),
+        },
         format!(
             "  admin socket:    {} (tack ctl --socket {} …)",
             admin_path.display(),
@@ -146,12 +223,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     wait_for_signal().await?;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
+    // Unready first, so a load balancer stops sending work while in-flight work finishes.
+    runtime.set_store_open(false);
     ssh.shutdown();
+    background.cancel();
+    let _ = workers_task.await;
     server.shutdown().await;
     tokio::task::spawn_blocking(move || store.shutdown()).await?;
+    if config.shutdown_grace_secs > 0 {
+        tracing::info!(
+            secs = config.shutdown_grace_secs,
+            "store closed; /readyz answers 503 until exit"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(config.shutdown_grace_secs)).await;
+    }
+    http_stop.cancel();
     let _ = std::fs::remove_file(&admin_path);
     tracing::info!("stopped; every acknowledged write is on disk");
     Ok(())
+}
+
+/// Feeds the Health view's sparklines.
+async fn sample_metrics(service: Arc<Service>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(crate::http::metrics::SAMPLE_EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => service.runtime().metrics.sample(),
+        }
+    }
 }
 
 /// An empty store (no users, no invites) gets a first admin invite.

@@ -3,12 +3,14 @@
 //! `Service::handle`, with the caller's identity as the transport established it.
 
 mod activity;
+mod admin;
 mod auth;
 mod cache;
 mod comments;
 pub mod events;
 mod invites;
 mod issues;
+mod jobs;
 mod keys;
 mod notifications;
 mod projects;
@@ -16,6 +18,7 @@ mod tokens;
 mod totp;
 mod users;
 pub mod validate;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -25,6 +28,8 @@ use tack_protocol::{
     ResponseBody, ServerRole, Timestamp, User,
 };
 use tokio::sync::broadcast;
+
+use crate::runtime::Runtime;
 
 pub use cache::Cache;
 pub use events::{Subscription, SubscriptionFilter};
@@ -99,15 +104,19 @@ impl Caller {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServiceConfig {
     /// How many events a slow subscriber may fall behind before it is replayed from the log.
     pub event_buffer: usize,
+    pub runtime: Arc<Runtime>,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        ServiceConfig { event_buffer: 4096 }
+        ServiceConfig {
+            event_buffer: 4096,
+            runtime: Arc::new(Runtime::default()),
+        }
     }
 }
 
@@ -116,6 +125,7 @@ pub struct Service {
     cache: Arc<Cache>,
     events: broadcast::Sender<Arc<Event>>,
     tokens: auth::TokenCache,
+    runtime: Arc<Runtime>,
 }
 
 pub fn now_ms() -> Timestamp {
@@ -152,7 +162,7 @@ pub(crate) fn write_error(err: WriteError) -> ApiError {
     }
 }
 
-pub(crate) fn change(field: &str, before: impl ToString, after: impl ToString) -> FieldChange {
+pub fn change(field: &str, before: impl ToString, after: impl ToString) -> FieldChange {
     FieldChange {
         field: field.to_string(),
         before: before.to_string(),
@@ -166,6 +176,7 @@ impl Service {
         let (events, _) = broadcast::channel(config.event_buffer.max(16));
         let listener_cache = cache.clone();
         let listener_events = events.clone();
+        let listener_runtime = config.runtime.clone();
         // Runs on the store's flusher thread, in commit order, before each write is
         // acknowledged: the cache is never stale after an ack, and events go out in order.
         store.set_commit_listener(Box::new(move |committed: &[Event]| {
@@ -173,13 +184,20 @@ impl Service {
             for event in committed {
                 let _ = listener_events.send(Arc::new(event.clone()));
             }
+            // A change may have queued webhook deliveries or emails.
+            listener_runtime.jobs.poke();
         }));
         Arc::new(Service {
             store,
             cache,
             events,
             tokens: auth::TokenCache::default(),
+            runtime: config.runtime,
         })
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -191,7 +209,7 @@ impl Service {
     }
 
     /// Runs a store read on the blocking pool, so sled never stalls the async runtime.
-    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
@@ -395,6 +413,61 @@ impl Service {
             ListNotifications { unread_only } => self.list_notifications(caller, unread_only).await,
             MarkNotificationsRead { ids } => self.mark_read(caller, ids).await,
             WatchIssue { key, watch } => self.watch_issue(caller, key, watch).await,
+            UpdateUser {
+                handle,
+                display_name,
+                email,
+                role,
+                email_notifications,
+            } => {
+                self.update_user(
+                    caller,
+                    handle,
+                    display_name,
+                    email,
+                    role,
+                    email_notifications,
+                )
+                .await
+            }
+            DeleteUser {
+                handle,
+                reassign_to,
+            } => self.delete_user(caller, handle, reassign_to).await,
+            UserSettings { handle } => self.user_settings(caller, handle).await,
+            AllKeys => self.all_keys(caller).await,
+            AllTokens => {
+                self.require_admin(caller, "see everyone's tokens")?;
+                self.list_tokens(&Caller::Console, None).await
+            }
+            ListSessions => self.list_sessions(caller),
+            KickSession { id } => self.kick_session(caller, id),
+            ListJobs { state } => self.list_jobs(caller, state).await,
+            RetryJob { id } => self.retry_job(caller, id).await,
+            DropJob { id } => self.drop_job(caller, id).await,
+            RunJob { kind } => self.run_job(caller, kind).await,
+            CreateWebhook {
+                project,
+                url,
+                secret,
+                events,
+            } => {
+                self.create_webhook(caller, project, url, secret, events)
+                    .await
+            }
+            ListWebhooks { project } => self.list_webhooks(caller, project).await,
+            DeleteWebhook { id } => self.delete_webhook(caller, id).await,
+            WebhookDeliveries { project, limit } => {
+                self.webhook_deliveries(caller, project, limit).await
+            }
+            Audit {
+                filter,
+                before,
+                limit,
+            } => self.audit(caller, filter, before, limit).await,
+            Health => self.health(caller).await,
+            ListBackups => self.list_backups(caller),
+            VerifyBackup { name } => self.verify_backup(caller, name).await,
             Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
                 "request",
                 "subscriptions are handled by the connection; send Subscribe on a protocol connection",
@@ -438,7 +511,7 @@ impl Service {
         }
     }
 
-    pub(crate) async fn user_by_id(&self, id: u64) -> Result<Option<Arc<User>>, ApiError> {
+    pub async fn user_by_id(&self, id: u64) -> Result<Option<Arc<User>>, ApiError> {
         if let Some(user) = self.cache.user(id) {
             return Ok(Some(user));
         }
@@ -607,13 +680,16 @@ impl Service {
 
     async fn backup(&self, caller: &Caller, path: String) -> Result<ResponseBody, ApiError> {
         self.require_admin(caller, "take backups")?;
-        let path = std::path::PathBuf::from(path.trim());
-        if path.as_os_str().is_empty() {
-            return Err(ApiError::invalid(
-                "path",
-                "name the file to write the backup to",
-            ));
-        }
+        // No path: a new file in the backup directory, named by the time.
+        let path = if path.trim().is_empty() {
+            let dir = &self.runtime().backup.dir;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ApiError::unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+            dir.join(crate::jobs::backup_name(chrono::Utc::now()))
+        } else {
+            self.backup_path(&path)
+        };
         let info = self
             .store
             .backup(&path)

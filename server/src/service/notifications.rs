@@ -82,7 +82,7 @@ impl Service {
                 NotificationKind::Mentioned => 3,
                 NotificationKind::Assigned => 2,
                 NotificationKind::Commented => 1,
-                NotificationKind::StateChanged => 0,
+                NotificationKind::StateChanged | NotificationKind::DueSoon => 0,
             };
             if rank(kind) > rank(*slot) {
                 *slot = kind;

@@ -3,6 +3,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::{FutureExt, SinkExt, StreamExt};
@@ -10,13 +11,16 @@ use tack_protocol::codec::{FrameCodec, FrameError};
 use tack_protocol::handshake::{self, ClientHello, MAGIC, ServerHello, Welcome};
 use tack_protocol::{
     ApiError, Credentials, Event, Request, RequestFrame, Response, ResponseBody, ServerFrame,
+    SessionKind,
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{Peer, ProtocolServer};
+use crate::runtime::sessions::Counted;
 use crate::service::{Caller, Service, Subscription};
 
 type HelloReader<S> = FramedRead<ReadHalf<S>, FrameCodec<ClientHello, ServerHello>>;
@@ -59,16 +63,28 @@ pub(super) async fn refuse_full<S: AsyncRead + AsyncWrite + Send + 'static>(
     .await;
 }
 
-pub(super) async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(
+pub(super) async fn run<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
     server: &Arc<ProtocolServer>,
     id: u64,
     stream: S,
     peer: Peer,
 ) {
+    // In-process connections belong to an SSH session, which is listed on its own.
+    let sessions = &server.service.runtime().sessions;
+    let session = match &peer {
+        Peer::Tcp(addr) => {
+            Some(sessions.open(SessionKind::Protocol, addr.to_string(), "(handshake)"))
+        }
+        Peer::Console => {
+            Some(sessions.open(SessionKind::Console, "admin socket".into(), "console"))
+        }
+        Peer::Authenticated(_) => None,
+    };
+    let stream = Counted::new(stream, session.as_ref().map(|s| s.entry.clone()));
     let (read_half, write_half) = tokio::io::split(stream);
     let limit = server.config.decode_limit;
-    let mut reader: HelloReader<S> = FramedRead::new(read_half, FrameCodec::new(limit));
-    let mut writer: HelloWriter<S> = FramedWrite::new(write_half, FrameCodec::new(limit));
+    let mut reader: HelloReader<Counted<S>> = FramedRead::new(read_half, FrameCodec::new(limit));
+    let mut writer: HelloWriter<Counted<S>> = FramedWrite::new(write_half, FrameCodec::new(limit));
 
     let evicted = server.pending.enter(id);
     let outcome = tokio::select! {
@@ -102,9 +118,17 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(
         return;
     }
     tracing::debug!(connection = id, ?peer, caller = %caller.rate_key(), "connection ready");
+    if let (Some(session), Caller::User { user, .. }) = (&session, &caller) {
+        session.entry.set_who(format!("@{}", user.handle));
+    } else if let (Some(session), Caller::Anonymous) = (&session, &caller) {
+        session.entry.set_who("(anonymous)");
+    }
     let reader = reader.map_decoder(|_| FrameCodec::<RequestFrame, ServerFrame>::new(limit));
     let writer = writer.map_encoder(|_| FrameCodec::<RequestFrame, ServerFrame>::new(limit));
-    serve(server, caller, reader, writer).await;
+    let kicked = session
+        .as_ref()
+        .map_or_else(CancellationToken::new, |s| s.entry.kicked().clone());
+    serve(server, caller, reader, writer, kicked).await;
 }
 
 async fn handshake<S: AsyncRead>(
@@ -139,6 +163,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     caller: Caller,
     mut reader: FramedRead<ReadHalf<S>, FrameCodec<RequestFrame, ServerFrame>>,
     writer: FramedWrite<WriteHalf<S>, FrameCodec<RequestFrame, ServerFrame>>,
+    kicked: CancellationToken,
 ) {
     let (outbox, outbox_rx) = mpsc::channel::<ServerFrame>(OUTBOX);
     let writer_task = tokio::spawn(write_loop(writer, outbox_rx));
@@ -150,6 +175,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     let closing = loop {
         let frame = tokio::select! {
             _ = server.shutdown.cancelled() => break Some(ApiError::unavailable("the server is shutting down; reconnect in a moment")),
+            _ = kicked.cancelled() => break Some(ApiError::unavailable("a server admin ended this connection")),
             frame = reader.next() => frame,
         };
         let RequestFrame { id, body } = match frame {
@@ -160,6 +186,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
         if !matches!(*caller, Caller::Console)
             && let Err(retry_after_ms) = server.rate.check(&rate_key)
         {
+            server.service.runtime().metrics.record_rate_limited();
             let refused = Response {
                 id,
                 result: Err(ApiError::RateLimited { retry_after_ms }),
@@ -274,24 +301,47 @@ fn fit_in_frame(
 
 /// A panic while handling one request answers that request with an error; the connection and
 /// everyone else carry on.
+///
+/// Each request gets an id that its log lines carry and that the messages of server-side
+/// failures repeat, so a person can quote it to an admin.
 async fn handle_contained(
     service: &Service,
     caller: &Caller,
     body: Request,
 ) -> Result<ResponseBody, ApiError> {
-    match AssertUnwindSafe(service.handle(caller, body))
+    let kind: &'static str = (&body).into();
+    let request_id = format!("{:08x}", NEXT_REQUEST.fetch_add(1, Ordering::Relaxed));
+    let span = tracing::info_span!("request", id = %request_id, kind, caller = %caller.rate_key());
+    let started = std::time::Instant::now();
+    let handled = AssertUnwindSafe(service.handle(caller, body))
         .catch_unwind()
-        .await
-    {
+        .instrument(span.clone())
+        .await;
+    let mut result = match handled {
         Ok(result) => result,
         Err(_) => {
-            tracing::error!(caller = %caller.rate_key(), "request handler panicked");
+            span.in_scope(|| tracing::error!("request handler panicked"));
             Err(ApiError::internal(
                 "the server failed while handling this request; the server log has details",
             ))
         }
+    };
+    if let Err(ApiError::Internal { message } | ApiError::Unavailable { message }) = &mut result {
+        span.in_scope(|| tracing::warn!(error = %message, "request failed"));
+        message.push_str(&format!(" (request {request_id})"));
     }
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(err) => err.kind(),
+    };
+    service
+        .runtime()
+        .metrics
+        .record_request(kind, outcome, started.elapsed());
+    result
 }
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
 async fn write_loop<S: AsyncWrite>(
     mut sink: FramedWrite<WriteHalf<S>, FrameCodec<RequestFrame, ServerFrame>>,

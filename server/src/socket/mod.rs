@@ -125,7 +125,7 @@ impl ProtocolServer {
     /// Serves one connection on any byte stream (a socket, or an in-memory pipe).
     pub fn spawn_connection<S>(self: Arc<Self>, stream: S, peer: Peer)
     where
-        S: AsyncRead + AsyncWrite + Send + 'static,
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let permit = self.connections.clone().try_acquire_owned().ok();
@@ -145,7 +145,7 @@ impl ProtocolServer {
 /// A listening socket, and who its peers are.
 trait Acceptor {
     const NAME: &'static str;
-    type Stream: AsyncRead + AsyncWrite + Send + 'static;
+    type Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static;
     fn accept_peer(
         &self,
     ) -> impl std::future::Future<Output = std::io::Result<(Self::Stream, Peer)>> + Send;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::driver::{self, DriverInput, Terminal as TermInfo};
 use super::{LiveSession, SshServer};
+use crate::runtime::sessions::SessionEntry;
 use crate::service::Caller;
 
 /// Environment a client may set: terminal capabilities and locale, nothing else.
@@ -50,6 +51,8 @@ pub struct Connection {
     input: Option<mpsc::Sender<DriverInput>>,
     /// Wrong codes on this connection (the source address's count is in the server).
     failures: u32,
+    /// This connection's line in the console's Sessions view.
+    listed: Arc<SessionEntry>,
 }
 
 impl Connection {
@@ -58,6 +61,7 @@ impl Connection {
         id: u64,
         peer: SocketAddr,
         authenticated: Arc<AtomicBool>,
+        listed: Arc<SessionEntry>,
     ) -> Self {
         Connection {
             server,
@@ -72,10 +76,18 @@ impl Connection {
             term: TermInfo::default(),
             input: None,
             failures: 0,
+            listed,
         }
     }
 
     fn signed_in(&mut self, who: Who) {
+        self.listed.set_who(match &who {
+            Who::Known { caller, .. } => caller
+                .identity()
+                .and_then(|i| i.user)
+                .map_or_else(|| "(unknown)".to_string(), |u| format!("@{}", u.handle)),
+            Who::Invited { .. } => "(registering)".to_string(),
+        });
         self.who = Some(who);
         self.authenticated.store(true, Ordering::Release);
         self.server.pending.leave(self.id);

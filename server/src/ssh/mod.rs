@@ -85,6 +85,18 @@ impl Sessions {
             .remove(&id);
     }
 
+    fn users(&self) -> Vec<UserId> {
+        let mut users: Vec<UserId> = self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|s| s.user)
+            .collect();
+        users.dedup();
+        users
+    }
+
     fn end_where(&self, matches: impl Fn(&LiveSession) -> bool) {
         for session in self
             .live
@@ -209,6 +221,7 @@ impl SshServer {
     }
 
     async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        use crate::runtime::sessions::Counted;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let evicted = self.pending.enter_from(id, Some(peer.ip()));
         let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -226,10 +239,18 @@ impl SshServer {
                 }
             })
         };
-        let handler = handler::Connection::new(self.clone(), id, peer, authenticated);
+        let listed = self.service.runtime().sessions.open(
+            tack_protocol::SessionKind::Ssh,
+            peer.to_string(),
+            "(signing in)",
+        );
+        let stream = Counted::new(stream, Some(listed.entry.clone()));
+        let handler =
+            handler::Connection::new(self.clone(), id, peer, authenticated, listed.entry.clone());
         let stop = evicted.clone();
         let outcome = tokio::select! {
             _ = stop.cancelled() => Ok(()),
+            _ = listed.entry.kicked().cancelled() => Ok(()),
             _ = self.shutdown.cancelled() => Ok(()),
             result = async {
                 let session = russh::server::run_stream(self.config.clone(), stream, handler).await?;
@@ -253,6 +274,14 @@ impl SshServer {
                     ActivityKind::KeyRemoved => {
                         let fingerprint = event.activity.subject.clone();
                         self.sessions.end_where(|s| s.fingerprint == fingerprint);
+                    }
+                    ActivityKind::UserDeleted => {
+                        let users: Vec<UserId> = self.sessions.users();
+                        for user in users {
+                            if matches!(self.service.user_by_id(user).await, Ok(None)) {
+                                self.sessions.end_where(|s| s.user == user);
+                            }
+                        }
                     }
                     ActivityKind::UserUpdated => {
                         let handle = event.activity.subject.trim_start_matches('@').to_string();

@@ -397,6 +397,7 @@ fn draw_inbox(app: &App, frame: &mut Frame, area: Rect) {
                 NotificationKind::Mentioned => "mentioned you on",
                 NotificationKind::Commented => "commented on",
                 NotificationKind::StateChanged => "moved",
+                NotificationKind::DueSoon => "reminds you: due soon,",
             };
             let who = match n.actor {
                 tack_protocol::Actor::User(id) => format!("@{}", app.handle_of(id)),

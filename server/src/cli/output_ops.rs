@@ -1,0 +1,152 @@
+//! Tables for the operational answers: sessions, jobs, webhooks, deliveries, health, backups.
+
+use tack_protocol::{Job, ResponseBody, WebhookStatus};
+
+use super::output::{Output, date, table};
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / f64::from(1u32 << 30)),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20)),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+fn job_rows(jobs: &[Job]) -> Vec<Vec<String>> {
+    jobs.iter()
+        .map(|j| {
+            vec![
+                j.id.to_string(),
+                j.kind.name().to_string(),
+                j.state.to_string(),
+                j.attempts.to_string(),
+                date(j.run_at),
+                j.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
+fn hook_rows(hooks: &[WebhookStatus]) -> Vec<Vec<String>> {
+    hooks
+        .iter()
+        .map(|h| {
+            vec![
+                h.hook.id.to_string(),
+                h.hook.project_key.clone(),
+                h.hook.url.clone(),
+                if h.hook.events.is_empty() {
+                    "all".into()
+                } else {
+                    h.hook.events.join(",")
+                },
+                format!("{} ({} failures)", h.breaker, h.consecutive_failures),
+            ]
+        })
+        .collect()
+}
+
+pub fn print(o: &mut Output, body: ResponseBody) {
+    match body {
+        ResponseBody::UserSettings { user, settings } => o.say(format!(
+            "@{}: email {}, email notifications {}",
+            user.handle,
+            user.email.as_deref().unwrap_or("(none)"),
+            settings.email_notifications
+        )),
+        ResponseBody::Sessions(sessions) => table(
+            o,
+            &["ID", "KIND", "WHO", "FROM", "SINCE", "IN", "OUT"],
+            sessions
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.to_string(),
+                        s.kind.to_string(),
+                        s.who.clone(),
+                        s.peer.clone(),
+                        date(s.since),
+                        bytes(s.bytes_in),
+                        bytes(s.bytes_out),
+                    ]
+                })
+                .collect(),
+        ),
+        ResponseBody::Jobs(jobs) => table(
+            o,
+            &["ID", "KIND", "STATE", "ATTEMPTS", "RUN AT", "LAST ERROR"],
+            job_rows(&jobs),
+        ),
+        ResponseBody::Job(job) => table(
+            o,
+            &["ID", "KIND", "STATE", "ATTEMPTS", "RUN AT", "LAST ERROR"],
+            job_rows(&[job]),
+        ),
+        ResponseBody::Webhook(hook) => table(
+            o,
+            &["ID", "PROJECT", "URL", "EVENTS", "BREAKER"],
+            hook_rows(&[hook]),
+        ),
+        ResponseBody::Webhooks(hooks) => table(
+            o,
+            &["ID", "PROJECT", "URL", "EVENTS", "BREAKER"],
+            hook_rows(&hooks),
+        ),
+        ResponseBody::Deliveries(deliveries) => table(
+            o,
+            &[
+                "ID", "WEBHOOK", "WHEN", "EVENT", "SEQ", "TRY", "STATUS", "MS", "ERROR",
+            ],
+            deliveries
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.id.to_string(),
+                        d.hook.to_string(),
+                        date(d.at),
+                        d.event.clone(),
+                        d.seq.to_string(),
+                        d.attempt.to_string(),
+                        d.status.map_or("-".into(), |s| s.to_string()),
+                        d.duration_ms.to_string(),
+                        d.error.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        ),
+        ResponseBody::Health(h) => {
+            o.say(format!("tack {}, up {} s", h.version, h.uptime_secs));
+            o.say(format!("store      {}", bytes(h.store_bytes)));
+            o.say(format!(
+                "sessions   {} ssh, {} protocol connections",
+                h.ssh_sessions, h.connections
+            ));
+            o.say(format!(
+                "requests   {} ({} errors, {} rate-limited)",
+                h.requests_total, h.errors_total, h.rate_limited_total
+            ));
+            o.say(format!(
+                "jobs       {} queued, {} running, {} failed",
+                h.jobs_queued, h.jobs_running, h.jobs_failed
+            ));
+        }
+        ResponseBody::Backups(b) => {
+            o.say(format!(
+                "{} — schedule {}, keeping {}",
+                b.dir,
+                b.schedule.as_deref().unwrap_or("(none)"),
+                b.retention
+            ));
+            table(
+                o,
+                &["NAME", "SIZE", "WRITTEN"],
+                b.files
+                    .iter()
+                    .map(|f| vec![f.name.clone(), bytes(f.bytes), date(f.modified)])
+                    .collect(),
+            );
+        }
+        other => o.say(format!("{other:?}")),
+    }
+}

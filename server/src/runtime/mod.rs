@@ -1,0 +1,59 @@
+//! The server's live state that requests may read but the store does not hold: sessions,
+//! metrics, the workers' view of jobs, and the backup settings.
+
+pub mod sessions;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crate::http::metrics::Metrics;
+use crate::jobs::JobsState;
+use sessions::SessionRegistry;
+
+#[derive(Debug, Clone, Default)]
+pub struct BackupSettings {
+    pub dir: PathBuf,
+    pub schedule: Option<String>,
+    pub retention: u32,
+}
+
+pub struct Runtime {
+    pub sessions: Arc<SessionRegistry>,
+    pub metrics: Metrics,
+    pub jobs: JobsState,
+    pub backup: BackupSettings,
+    pub started: Instant,
+    /// Whether webhooks may target private addresses (checked when one is created).
+    pub allow_private_webhooks: bool,
+    store_open: AtomicBool,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime::new(BackupSettings::default(), false)
+    }
+}
+
+impl Runtime {
+    pub fn new(backup: BackupSettings, allow_private_webhooks: bool) -> Runtime {
+        Runtime {
+            sessions: Arc::new(SessionRegistry::default()),
+            metrics: Metrics::default(),
+            jobs: JobsState::default(),
+            backup,
+            started: Instant::now(),
+            allow_private_webhooks,
+            store_open: AtomicBool::new(true),
+        }
+    }
+
+    pub fn store_open(&self) -> bool {
+        self.store_open.load(Ordering::Acquire)
+    }
+
+    pub fn set_store_open(&self, open: bool) {
+        self.store_open.store(open, Ordering::Release);
+    }
+}
