@@ -27,6 +27,8 @@ pub struct TestServer {
     /// The first-start admin invite code, if this start printed one.
     pub invite: Option<String>,
     extra_config: String,
+    /// Where the config file goes, when not beside the data directory.
+    config_path: Option<PathBuf>,
 }
 
 impl TestServer {
@@ -50,13 +52,39 @@ impl TestServer {
             http: String::new(),
             invite: None,
             extra_config: config.to_string(),
+            config_path: None,
+        };
+        server.launch();
+        server
+    }
+
+    /// Starts a server on an existing data directory (a restored one, say).
+    pub fn start_on(bin: &str, data: &Path) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("tack.toml");
+        std::fs::write(&config, "").unwrap();
+        let mut server = TestServer {
+            bin: PathBuf::from(bin),
+            child: None,
+            data: data.to_path_buf(),
+            _dir: Some(dir),
+            api: String::new(),
+            ssh: String::new(),
+            socket: PathBuf::new(),
+            http: String::new(),
+            invite: None,
+            extra_config: String::new(),
+            config_path: Some(config),
         };
         server.launch();
         server
     }
 
     fn launch(&mut self) {
-        let config = self.data.parent().unwrap().join("tack.toml");
+        let config = self
+            .config_path
+            .clone()
+            .unwrap_or_else(|| self.data.parent().unwrap().join("tack.toml"));
         std::fs::write(&config, &self.extra_config).unwrap();
         let mut child = Command::new(&self.bin)
             .args([

@@ -83,16 +83,24 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<reqwest::Url, String>
     Ok(parsed)
 }
 
-/// Resolves a webhook's host now and refuses it if every address is private.
+/// Resolves a webhook's host now and refuses it if every address it has is private.
 pub async fn check_target(url: &str, allow_private: bool) -> Result<(), String> {
     let parsed = check_url(url, allow_private)?;
     if allow_private {
         return Ok(());
     }
-    if let Some(url::Host::Domain(name)) = parsed.host() {
-        public_addrs(name, parsed.port_or_known_default().unwrap_or(80)).await?;
+    let Some(url::Host::Domain(name)) = parsed.host() else {
+        return Ok(());
+    };
+    // A name this server cannot resolve yet is let through (DNS may differ at delivery time,
+    // where the check runs again); a name that resolves only to refused addresses is not.
+    match tokio::net::lookup_host((name, 80)).await {
+        Err(err) => {
+            tracing::info!(host = name, error = %err, "webhook host does not resolve yet");
+            Ok(())
+        }
+        Ok(_) => public_addrs(name, 80).await.map(|_| ()),
     }
-    Ok(())
 }
 
 async fn public_addrs(name: &str, port: u16) -> Result<Vec<SocketAddr>, String> {

@@ -1,0 +1,204 @@
+//! Email notifications through a real SMTP conversation with a sink started by the test:
+//! instant mail, the daily digest, and an SMTP server that refuses or is down.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use tack_tests::sinks::SmtpSink;
+use tack_tests::{TestServer, stderr, stdout};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
+const FAST_JOBS: &str = "[jobs]\nretry_base_ms = 100\nretry_max_ms = 200\nmax_attempts = 2\n";
+
+fn ok(server: &TestServer, args: &[&str]) -> String {
+    let out = server.ctl(args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn instant_mail_digests_and_a_refusing_server() {
+    let sink = SmtpSink::start();
+    let server = TestServer::start_with_config(BIN, &format!("{}{FAST_JOBS}", sink.config()));
+    ok(&server, &["project", "create", "TACK", "Tack"]);
+    ok(
+        &server,
+        &[
+            "user",
+            "create",
+            "alice",
+            "--name",
+            "Alice",
+            "--email",
+            "alice@example.com",
+        ],
+    );
+    ok(
+        &server,
+        &["user", "create", "carol", "--email", "carol@example.com"],
+    );
+    ok(&server, &["user", "create", "dave"]);
+    for who in ["alice", "carol", "dave"] {
+        ok(&server, &["project", "member", "TACK", who, "member"]);
+    }
+    let out = server.ctl(&["user", "update", "dave", "--email-notifications", "instant"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no email address"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.ctl(&[
+        "user",
+        "update",
+        "alice",
+        "--email-notifications",
+        "sometimes",
+    ]);
+    assert_ne!(out.status.code(), Some(0), "an unknown mode is refused");
+    ok(
+        &server,
+        &[
+            "user",
+            "update",
+            "alice",
+            "--email-notifications",
+            "instant",
+        ],
+    );
+    ok(
+        &server,
+        &["user", "update", "carol", "--email-notifications", "digest"],
+    );
+    assert!(ok(&server, &["user", "settings", "carol"]).contains("digest"));
+
+    // Instant: one mail per notification, as it happens.
+    ok(
+        &server,
+        &[
+            "issue",
+            "create",
+            "TACK",
+            "Fix the login",
+            "--assignee",
+            "alice",
+        ],
+    );
+    let mails = sink.wait_for(1, Duration::from_secs(20));
+    let mail = &mails[0];
+    assert_eq!(mail.to, ["<alice@example.com>"]);
+    assert!(mail.data.contains("Subject: [tack]"), "{}", mail.data);
+    assert!(mail.data.contains("TACK-1"), "{}", mail.data);
+    assert!(mail.data.contains("Fix the login"), "{}", mail.data);
+    assert!(mail.data.contains("Message-ID: <email-"), "{}", mail.data);
+
+    // Digest: nothing is mailed at once; the digest gathers it.
+    ok(
+        &server,
+        &[
+            "issue",
+            "create",
+            "TACK",
+            "Write the docs",
+            "--assignee",
+            "carol",
+        ],
+    );
+    ok(
+        &server,
+        &["issue", "create", "TACK", "Ship it", "--assignee", "carol"],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sink.mails().len(), 1, "digest readers get no instant mail");
+    ok(&server, &["job", "run", "digest"]);
+    let mails = sink.wait_for(2, Duration::from_secs(20));
+    let digest = &mails[1];
+    assert_eq!(digest.to, ["<carol@example.com>"]);
+    assert!(digest.data.contains("daily digest"), "{}", digest.data);
+    assert!(
+        digest.data.contains("TACK-2") && digest.data.contains("TACK-3"),
+        "{}",
+        digest.data
+    );
+    // A second digest has nothing new to say.
+    ok(&server, &["job", "run", "digest"]);
+    wait_until("the digest job to finish", Duration::from_secs(10), || {
+        ok(&server, &["job", "list"]).contains("(none)")
+    });
+    assert_eq!(sink.mails().len(), 2);
+
+    // The SMTP server refuses: retried, then failed and visible; retried by hand once it is back.
+    sink.refuse(true);
+    ok(&server, &["issue", "assign", "TACK-2", "alice"]);
+    wait_until("the mail job to fail", Duration::from_secs(20), || {
+        ok(&server, &["job", "list", "--state", "failed"]).contains("email")
+    });
+    let failed = ok(&server, &["--json", "job", "list", "--state", "failed"]);
+    let failed: serde_json::Value = serde_json::from_str(&failed).unwrap();
+    let error = failed[0]["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("refused") && error.contains("2 attempts"),
+        "{error}"
+    );
+    // Everything else keeps working meanwhile.
+    ok(&server, &["issue", "create", "TACK", "Still works"]);
+    sink.refuse(false);
+    let id = failed[0]["id"].to_string();
+    ok(&server, &["job", "retry", &id]);
+    let mails = sink.wait_for(3, Duration::from_secs(20));
+    assert!(mails[2].data.contains("TACK-2"), "{}", mails[2].data);
+    assert!(ok(&server, &["job", "list"]).contains("(none)"));
+}
+
+#[test]
+fn a_down_smtp_server_fails_the_job_with_a_clear_reason() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let config = format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout_secs = 2\n{FAST_JOBS}"
+    );
+    let server = TestServer::start_with_config(BIN, &config);
+    ok(&server, &["project", "create", "TACK", "Tack"]);
+    ok(
+        &server,
+        &["user", "create", "alice", "--email", "alice@example.com"],
+    );
+    ok(&server, &["project", "member", "TACK", "alice", "member"]);
+    ok(
+        &server,
+        &[
+            "user",
+            "update",
+            "alice",
+            "--email-notifications",
+            "instant",
+        ],
+    );
+    ok(
+        &server,
+        &[
+            "issue",
+            "create",
+            "TACK",
+            "Anyone there?",
+            "--assignee",
+            "alice",
+        ],
+    );
+    wait_until("the mail job to fail", Duration::from_secs(30), || {
+        ok(&server, &["job", "list", "--state", "failed"]).contains("cannot send")
+    });
+    let out = server.ctl(&["job", "retry", "999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no job #999"), "{}", stderr(&out));
+}

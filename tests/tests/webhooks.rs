@@ -1,0 +1,232 @@
+//! Webhooks against a real HTTP endpoint started by the test: signed deliveries, retries, the
+//! circuit breaker opening and recovering, the SSRF guard, and a delivery in flight surviving
+//! kill -9.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tack_tests::sinks::{Answer, HookReceiver};
+use tack_tests::{TestServer, stderr, stdout};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
+const SECRET: &str = "s3cret-hook-key";
+
+fn expected_signature(body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+fn ok(server: &TestServer, args: &[&str]) -> String {
+    let out = server.ctl(args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const FAST_JOBS: &str = "[jobs]\nretry_base_ms = 100\nretry_max_ms = 400\nmax_attempts = 50\n\
+[webhooks]\nallow_private_targets = true\nbreaker_threshold = 3\nbreaker_open_secs = 1\ntimeout_secs = 5\n";
+
+#[test]
+fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
+    let receiver = HookReceiver::start();
+    let server = TestServer::start_with_config(BIN, FAST_JOBS);
+    ok(&server, &["project", "create", "TACK", "Tack"]);
+    let created = ok(
+        &server,
+        &[
+            "webhook",
+            "create",
+            "TACK",
+            "--url",
+            &receiver.url(),
+            "--secret",
+            SECRET,
+            "--events",
+            "issue.created,comment.created",
+        ],
+    );
+    assert!(
+        created.contains("issue.created,comment.created"),
+        "{created}"
+    );
+
+    ok(&server, &["issue", "create", "TACK", "First"]);
+    let got = receiver.wait_for(1, Duration::from_secs(20));
+    let first = &got[0];
+    assert_eq!(first.path, "/hook");
+    assert_eq!(first.headers["x-tack-event"], "issue.created");
+    assert_eq!(
+        first.headers["x-tack-signature"],
+        expected_signature(&first.body),
+        "the signature is HMAC-SHA256 of the body under the secret"
+    );
+    let body: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+    assert_eq!(body["event"], "issue.created");
+    assert_eq!(body["project"], "TACK");
+    assert_eq!(body["subject"], "TACK-1");
+    assert_eq!(body["record"]["issue"]["title"], "First");
+    assert_eq!(body["delivery"], first.headers["x-tack-delivery"].as_str());
+
+    // Events outside the filter are not sent.
+    ok(&server, &["issue", "move", "TACK-1", "In Progress"]);
+
+    // The endpoint fails: deliveries are retried, and after three failures the breaker opens.
+    receiver.answer(Answer::Fail);
+    ok(&server, &["issue", "create", "TACK", "Second"]);
+    wait_until("the breaker to open", Duration::from_secs(20), || {
+        ok(&server, &["webhook", "list", "TACK"]).contains("open")
+    });
+    let log = ok(&server, &["webhook", "deliveries", "TACK"]);
+    assert!(log.contains("500"), "{log}");
+    assert!(log.contains("the endpoint answered 500"), "{log}");
+    let attempts_while_open = receiver.received().len();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        receiver.received().len() <= attempts_while_open + 1,
+        "an open breaker holds deliveries back"
+    );
+
+    // The endpoint recovers: the half-open probe succeeds and the queued delivery goes out.
+    receiver.answer(Answer::Ok);
+    wait_until("the breaker to close", Duration::from_secs(20), || {
+        ok(&server, &["webhook", "list", "TACK"]).contains("closed")
+    });
+    wait_until("the queue to drain", Duration::from_secs(20), || {
+        ok(&server, &["job", "list"]).contains("(none)")
+    });
+    let all = receiver.received();
+    let second: Vec<_> = all
+        .iter()
+        .filter(|r| r.body.contains("\"TACK-2\""))
+        .collect();
+    assert!(second.len() >= 4, "three failures, then a success");
+    let ids: HashSet<&str> = second
+        .iter()
+        .map(|r| r.headers["x-tack-delivery"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 1, "every retry carries the same delivery id");
+    let log = ok(&server, &["--json", "webhook", "deliveries", "TACK"]);
+    let log: serde_json::Value = serde_json::from_str(&log).unwrap();
+    assert_eq!(log[0]["status"], 200, "{log}");
+
+    // Owners only: a plain member cannot see the webhook or its log.
+    ok(&server, &["user", "create", "bob"]);
+    ok(&server, &["project", "member", "TACK", "bob", "member"]);
+    let token = ok(
+        &server,
+        &["token", "create", "--name", "t", "--user", "bob"],
+    );
+    let token = token
+        .split_whitespace()
+        .find(|w| w.starts_with("tack_"))
+        .unwrap()
+        .to_string();
+    let out = server.ctl_token(&token, &["webhook", "list", "TACK"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("owner role"), "{}", stderr(&out));
+}
+
+#[test]
+fn private_targets_are_refused_by_default() {
+    let server = TestServer::start(BIN);
+    ok(&server, &["project", "create", "TACK", "Tack"]);
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost:8080/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://10.0.0.7/hook",
+    ] {
+        let out = server.ctl(&[
+            "webhook", "create", "TACK", "--url", url, "--secret", SECRET,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{url} must be refused");
+        let err = stderr(&out);
+        assert!(err.contains("may not target"), "{url}: {err}");
+    }
+    let out = server.ctl(&[
+        "webhook",
+        "create",
+        "TACK",
+        "--url",
+        "https://hooks.example.com/x",
+        "--secret",
+        "short",
+    ]);
+    assert!(stderr(&out).contains("8 to 256"), "{}", stderr(&out));
+    let out = server.ctl(&[
+        "webhook",
+        "create",
+        "TACK",
+        "--url",
+        "https://hooks.example.com/x",
+        "--secret",
+        SECRET,
+        "--events",
+        "issue.exploded",
+    ]);
+    assert!(stderr(&out).contains("issue.created"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_delivery_in_flight_survives_kill_9_and_arrives_once_after_restart() {
+    let receiver = HookReceiver::start();
+    receiver.answer(Answer::Hang);
+    let config = "[jobs]\nretry_base_ms = 100\n[webhooks]\nallow_private_targets = true\ntimeout_secs = 60\n";
+    let mut server = TestServer::start_with_config(BIN, config);
+    ok(&server, &["project", "create", "TACK", "Tack"]);
+    ok(
+        &server,
+        &[
+            "webhook",
+            "create",
+            "TACK",
+            "--url",
+            &receiver.url(),
+            "--secret",
+            SECRET,
+        ],
+    );
+    ok(&server, &["issue", "create", "TACK", "Survivor"]);
+    let hung = receiver.wait_for(1, Duration::from_secs(20));
+    let id = hung[0].headers["x-tack-delivery"].clone();
+    assert!(ok(&server, &["job", "list"]).contains("running"));
+
+    server.kill9();
+    receiver.answer(Answer::Ok);
+    server.restart();
+    let got = receiver.wait_for(2, Duration::from_secs(30));
+    wait_until("the job to finish", Duration::from_secs(20), || {
+        ok(&server, &["job", "list"]).contains("(none)")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let got: Vec<_> = receiver.received().into_iter().chain(got).collect();
+    let ids: HashSet<&str> = got
+        .iter()
+        .map(|r| r.headers["x-tack-delivery"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        HashSet::from([id.as_str()]),
+        "the redelivery carries the same idempotency key, so the receiver keeps one"
+    );
+    let log = ok(&server, &["webhook", "deliveries", "TACK"]);
+    assert_eq!(log.matches("200").count(), 1, "delivered once: {log}");
+}
