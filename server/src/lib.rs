@@ -9,3 +9,4 @@ pub mod runtime;
 pub mod service;
 pub mod socket;
 pub mod ssh;
+pub mod terminal;

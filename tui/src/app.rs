@@ -38,6 +38,7 @@ pub enum Screen {
     Detail,
     Profile,
     Inbox,
+    Admin,
 }
 
 /// What the list view sorts by; `o` moves to the next.
@@ -139,8 +140,12 @@ pub(crate) enum Pending {
     InboxChange,
     /// A profile change; on success the keys and tokens are listed again.
     ProfileChange,
-    /// Shows the answer once (a new token's secret).
+    /// Shows the answer once (a new token's secret, an invite code).
     Reveal,
+    /// A listing for a console tab.
+    Admin(crate::admin::AdminTab),
+    /// A change made on the console; on success the tab is listed again.
+    AdminChange,
     /// An edit of text someone typed: on a conflict they choose, nothing is dropped.
     Edit {
         retry: Box<Request>,
@@ -171,6 +176,7 @@ pub enum Prompt {
         issue: String,
         version: u64,
     },
+    Admin(crate::admin::AdminPrompt),
 }
 
 #[derive(Debug, Clone)]
@@ -282,6 +288,7 @@ pub struct App {
     /// Newest first.
     pub inbox: Vec<tack_protocol::Notification>,
     pub inbox_row: usize,
+    pub admin: crate::admin::AdminView,
     /// An inbox listing is on its way (so events do not ask again meanwhile).
     pub(crate) inbox_loading: bool,
     pub filter: crate::filter::Filter,
@@ -314,6 +321,7 @@ impl App {
             profile: ProfileView::default(),
             inbox: Vec::new(),
             inbox_row: 0,
+            admin: crate::admin::AdminView::default(),
             inbox_loading: false,
             filter: crate::filter::Filter::default(),
             hits: std::cell::RefCell::new(Vec::new()),
@@ -406,6 +414,7 @@ impl App {
             Screen::Profile => Scope::Profile,
             Screen::Inbox => Scope::Inbox,
             Screen::Detail => Scope::Detail,
+            Screen::Admin => Scope::Admin,
         }
     }
 
@@ -500,12 +509,14 @@ impl App {
                 self.screen = Screen::Home;
                 Vec::new()
             }
+            Action::Refresh if self.screen == Screen::Admin => self.admin_load(),
             Action::Refresh => self.refresh(),
             Action::Profile => self.open_profile(),
             Action::Inbox => {
                 self.go(Screen::Inbox);
                 self.inbox_request()
             }
+            Action::Admin => self.open_admin(),
             Action::Palette => {
                 self.overlay = Some(Overlay::Palette {
                     query: String::new(),

@@ -12,6 +12,7 @@ pub enum Scope {
     Detail,
     Profile,
     Inbox,
+    Admin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,12 @@ pub enum Action {
     ReadAll,
     Labels,
     Due,
+    Admin,
+    AdminDisable,
+    AdminRole,
+    AdminDelete,
+    AdminRetry,
+    AdminVerify,
 }
 
 pub struct Binding {
@@ -85,7 +92,10 @@ const fn bind(
     }
 }
 
-use Scope::{Board as B, Detail as D, Global as G, Home as H, Inbox as I, List as L, Profile as P};
+use Scope::{
+    Admin as A, Board as B, Detail as D, Global as G, Home as H, Inbox as I, List as L,
+    Profile as P,
+};
 
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
@@ -99,6 +109,17 @@ pub const BINDINGS: &[Binding] = &[
     bind(G, &[Char('r')], "r", Action::Refresh, "reload from the server", None),
     bind(G, &[Char('P')], "P", Action::Profile, "your profile: SSH keys and API tokens", None),
     bind(G, &[Char('i')], "i", Action::Inbox, "your inbox", Some("inbox")),
+    bind(G, &[Char('A')], "A", Action::Admin, "the admin console (server admins)", None),
+    bind(A, &[Tab, Right, Char('l')], "tab/→", Action::Right, "next tab", Some("next tab")),
+    bind(A, &[Left, Char('h')], "←", Action::Left, "previous tab", None),
+    bind(A, &[Char('n')], "n", Action::Create, "new user, invite, backup or job run", Some("new")),
+    bind(A, &[Char('x'), Delete], "x", Action::Remove, "revoke, end, drop (keys, invites, tokens, sessions, jobs)", Some("revoke")),
+    bind(A, &[Char('d')], "d", Action::AdminDisable, "disable or enable the user", None),
+    bind(A, &[Char('a')], "a", Action::AdminRole, "make the user an admin, or a user again", None),
+    bind(A, &[Char('D')], "D", Action::AdminDelete, "delete the user (their issues go to whom you name)", None),
+    bind(A, &[Char('t')], "t", Action::AdminRetry, "retry the failed job", None),
+    bind(A, &[Char('v')], "v", Action::AdminVerify, "verify the backup", None),
+    bind(A, &[Char('/')], "/", Action::Filter, "filter the audit log", Some("filter")),
     bind(I, &[Enter], "enter", Action::Open, "open the issue (and mark it read)", Some("open")),
     bind(I, &[Char('R')], "R", Action::ReadAll, "mark everything read", Some("all read")),
     bind(H, &[Enter], "enter", Action::Open, "open the issue or project", Some("open")),
@@ -203,6 +224,7 @@ mod tests {
             Scope::Detail,
             Scope::Profile,
             Scope::Inbox,
+            Scope::Admin,
         ] {
             let mut seen = Vec::new();
             for binding in BINDINGS.iter().filter(|b| b.scope == scope) {

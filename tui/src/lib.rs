@@ -1,6 +1,7 @@
 //! The tack terminal app: state, update and view. It speaks only protocol messages; the SSH
 //! front and the local console are thin drivers around it.
 
+pub mod admin;
 pub mod app;
 pub mod editor;
 pub mod filter;

@@ -146,11 +146,14 @@ impl App {
         if let Prompt::Due { issue, version } = prompt {
             return vec![self.send_due(issue, version, text)];
         }
+        if let Prompt::Admin(prompt) = prompt {
+            return self.admin_submit(prompt, text);
+        }
         if text.is_empty() {
             return Vec::new();
         }
         match prompt {
-            Prompt::Filter | Prompt::Due { .. } => Vec::new(),
+            Prompt::Filter | Prompt::Due { .. } | Prompt::Admin(_) => Vec::new(),
             Prompt::Labels { issues } => {
                 let (remove, add): (Vec<String>, Vec<String>) = text
                     .split_whitespace()

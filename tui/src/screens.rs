@@ -33,6 +33,7 @@ impl App {
             (Screen::Detail, _) => self.detail_action(action),
             (Screen::Profile, _) => self.profile_action(action),
             (Screen::Inbox, _) => self.inbox_action(action),
+            (Screen::Admin, _) => self.admin_action(action),
         }
     }
 

@@ -74,6 +74,20 @@ impl App {
                     tack_protocol::Request::ListTokens { user: None },
                 )];
             }
+            (Some(Pending::Reveal), ResponseBody::InviteCreated { invite, code }) => {
+                self.overlay = Some(Overlay::Reveal {
+                    title: format!(
+                        "Invite ({} role) · give this code to the person; shown only now",
+                        invite.role
+                    ),
+                    secret: code,
+                });
+                return self.admin_load();
+            }
+            (Some(Pending::Admin(tab)), body) => {
+                self.admin.take(tab, body);
+            }
+            (Some(Pending::AdminChange), body) => return self.admin_changed(body),
             (Some(Pending::ProfileChange), _) => {
                 self.toast("saved", false);
                 return vec![
@@ -218,6 +232,11 @@ impl App {
             EventRecord::None => {}
         }
         self.clamp_cursors();
+        let mut inbox = inbox;
+        // The console's lists follow every change as it happens.
+        if self.screen == crate::app::Screen::Admin && !self.admin.loading {
+            inbox.extend(self.admin_load());
+        }
         inbox
     }
 }

@@ -28,6 +28,28 @@ pub fn line(text: &str, width: usize) -> String {
     cut
 }
 
+/// `30m`, `12h`, `7d` → seconds.
+pub fn duration_secs(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let scale = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    Some(number * scale)
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of a timestamp in milliseconds.
+pub fn when(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (h, m) = (secs.rem_euclid(86_400) / 3600, secs.rem_euclid(3600) / 60);
+    format!("{} {h:02}:{m:02}", date_after(secs.div_euclid(86_400), 0))
+}
+
 /// Days since the Unix epoch, today (UTC).
 pub fn today() -> i64 {
     let secs = std::time::SystemTime::now()

@@ -105,15 +105,15 @@ fn day_ms(value: &str, end_of_day: bool) -> Result<i64, Usage> {
 }
 
 fn activity_kind(value: &str) -> Result<ActivityKind, Usage> {
-    let quoted = format!(
-        "\"{}\"",
-        value.trim().to_ascii_lowercase().replace(['-', '.'], "_")
-    );
-    serde_json::from_str(&quoted).map_err(|_| {
-        Usage(format!(
-            "'{value}' is not an activity kind; e.g. issue_created, issue_updated, comment_added, key_removed, user_updated"
-        ))
-    })
+    value
+        .trim()
+        .replace(['-', '.'], "_")
+        .parse()
+        .map_err(|_| {
+            Usage(format!(
+                "'{value}' is not an activity kind; e.g. issue_created, issue_updated, comment_added, key_removed, user_updated"
+            ))
+        })
 }
 
 pub fn audit_request(args: AuditArgs) -> Result<Request, Usage> {

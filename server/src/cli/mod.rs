@@ -1,5 +1,6 @@
-//! The `tack` command line: `serve`, `ctl`, `backup`, `restore`.
+//! The `tack` command line: `serve`, `admin`, `ctl`, `backup`, `restore`, `doctor`.
 
+mod admin;
 mod commands;
 mod commands_ops;
 mod ctl;
@@ -29,6 +30,14 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// The admin console, full screen in this terminal (on the server machine).
+    Admin {
+        /// The data directory of the running server (its admin socket is inside).
+        #[arg(long, default_value = "tack-data", conflicts_with = "socket")]
+        data: PathBuf,
+        #[arg(long, env = "TACK_SOCKET")]
+        socket: Option<PathBuf>,
+    },
     /// Talk to a running server: every request, as a command (JSON with --json).
     Ctl(Box<CtlArgs>),
     /// Write an online, consistent backup of a running server to FILE (on the server machine).
@@ -97,6 +106,9 @@ pub fn main() -> ExitCode {
     let code = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Admin { data, socket } => {
+                admin::run(socket.unwrap_or_else(|| data.join("admin.sock"))).await
+            }
             Command::Ctl(args) => ctl::run(*args).await,
             Command::Backup { file, data, socket } => {
                 ctl::backup(file, socket.unwrap_or_else(|| data.join("admin.sock"))).await

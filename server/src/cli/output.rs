@@ -264,7 +264,7 @@ fn activity_rows(entries: &[Activity], names: &Names) -> Vec<Vec<String>> {
                 a.seq.to_string(),
                 date(a.at),
                 names.actor(a.actor),
-                format!("{:?}", a.kind),
+                a.kind.to_string(),
                 a.subject.clone(),
                 changes.join("; "),
             ]

@@ -1,135 +1,33 @@
-//! The session driver: one task per SSH session. Input bytes become events for the app; the app's
-//! requests go to the service over an in-memory protocol connection; frames are drawn into a
-//! buffer and written through the channel, which waits for the client's window. While a frame
-//! is being written, input and events pile up and the next frame shows all of them: a slow
-//! client gets the newest screen, never a backlog.
+//! The session driver: one task per SSH session. It runs the shared app loop (`terminal`) over an
+//! in-memory protocol connection, writing frames through the channel, which waits for the
+//! client's window; it also runs one-shot `ssh host <command>` execs and the registration form.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use ratatui::backend::CrosstermBackend;
-use ratatui::layout::Rect;
-use ratatui::{Frame, TerminalOptions, Viewport};
 use russh::ChannelWriteHalf;
 use russh::server::Msg as SshMsg;
 use tack_protocol::transport::in_memory_pair;
-use tack_protocol::{ApiError, Client, ClientHello, Credentials, Request, ResponseBody};
+use tack_protocol::{Client, ClientHello, Credentials, Request, ResponseBody};
 use tack_tui::register::{RegisterForm, RegisterOutcome};
-use tack_tui::{App, ColorSupport, Command, InputParser, Msg, Theme};
+use tack_tui::{ColorSupport, InputParser, Theme};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::handler::Who;
 use crate::service::Caller;
 use crate::socket::{Peer, ProtocolServer};
-
-/// Alternate screen, bracketed paste, SGR mouse, hidden cursor.
-const ENTER: &[u8] = b"\x1b[?1049h\x1b[?2004h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?25l";
-const LEAVE: &[u8] = b"\x1b[?1006l\x1b[?1002l\x1b[?1000l\x1b[?2004l\x1b[?25h\x1b[?1049l";
-const SYNC_START: &[u8] = b"\x1b[?2026h";
-const SYNC_END: &[u8] = b"\x1b[?2026l";
-/// How long a lone ESC waits for the rest of an escape sequence.
-const ESCAPE_WAIT: Duration = Duration::from_millis(30);
-
-#[derive(Debug, Clone)]
-pub struct Terminal {
-    pub size: (u16, u16),
-    pub term: Option<String>,
-    pub colorterm: Option<String>,
-    pub no_color: bool,
-}
-
-impl Default for Terminal {
-    fn default() -> Self {
-        Terminal {
-            size: (80, 24),
-            term: None,
-            colorterm: None,
-            no_color: false,
-        }
-    }
-}
-
-pub enum DriverInput {
-    Bytes(Vec<u8>),
-    Resize((u16, u16)),
-}
-
-/// Where ratatui writes a frame; the driver takes the bytes out after each draw.
-#[derive(Clone, Default)]
-struct FrameBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl FrameBuffer {
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(
-            &mut *self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-}
-
-impl std::io::Write for FrameBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-struct Screen {
-    terminal: ratatui::Terminal<CrosstermBackend<FrameBuffer>>,
-    buffer: FrameBuffer,
-}
-
-impl Screen {
-    fn new(size: (u16, u16)) -> std::io::Result<Screen> {
-        let area = Rect {
-            x: 0,
-            y: 0,
-            width: size.0,
-            height: size.1,
-        };
-        let buffer = FrameBuffer::default();
-        let terminal = ratatui::Terminal::with_options(
-            CrosstermBackend::new(buffer.clone()),
-            TerminalOptions {
-                viewport: Viewport::Fixed(area),
-            },
-        )?;
-        Ok(Screen { terminal, buffer })
-    }
-
-    fn resize(&mut self, size: (u16, u16)) -> std::io::Result<()> {
-        self.terminal.resize(Rect {
-            x: 0,
-            y: 0,
-            width: size.0,
-            height: size.1,
-        })
-    }
-
-    /// Draws a frame and returns the bytes that bring the client's screen up to date.
-    fn frame(&mut self, draw: impl FnOnce(&mut Frame)) -> std::io::Result<Vec<u8>> {
-        self.terminal.draw(draw)?;
-        let drawn = self.buffer.take();
-        let mut out = Vec::with_capacity(drawn.len() + SYNC_START.len() + SYNC_END.len());
-        out.extend_from_slice(SYNC_START);
-        out.extend_from_slice(&drawn);
-        out.extend_from_slice(SYNC_END);
-        Ok(out)
-    }
-}
+use crate::terminal::{
+    DriverInput, ENTER, FrameSink, LEAVE, Opening, Screen, Terminal, next_input, run_app,
+};
 
 async fn send(writer: &ChannelWriteHalf<SshMsg>, bytes: Vec<u8>) -> bool {
     writer.data_bytes(bytes).await.is_ok()
+}
+
+impl FrameSink for ChannelWriteHalf<SshMsg> {
+    async fn send(&self, bytes: Vec<u8>) -> bool {
+        send(self, bytes).await
+    }
 }
 
 async fn finish(writer: &ChannelWriteHalf<SshMsg>, status: u32) {
@@ -200,19 +98,6 @@ pub async fn exec(
     finish(&writer, u32::from(code)).await;
 }
 
-/// Waits for the next input, honouring the escape timeout; `None` when the session is over.
-async fn next_input(
-    input: &mut mpsc::Receiver<DriverInput>,
-    parser: &InputParser,
-    stop: &CancellationToken,
-) -> Option<Option<DriverInput>> {
-    tokio::select! {
-        _ = stop.cancelled() => None,
-        received = input.recv() => received.map(Some),
-        _ = tokio::time::sleep(ESCAPE_WAIT), if parser.waiting_for_escape() => Some(None),
-    }
-}
-
 /// Runs the full-screen app for one session until the person quits or the connection ends.
 pub async fn run(
     protocol: Arc<ProtocolServer>,
@@ -253,18 +138,25 @@ pub async fn run(
         }
     };
     if let Some(caller) = caller {
-        app_loop(
-            &protocol,
-            caller,
-            &writer,
-            &mut input,
-            &mut screen,
-            &mut parser,
-            theme,
-            term.size,
-            &stop,
-        )
-        .await;
+        let opening = if matches!(caller, Caller::Enrolling { .. }) {
+            Opening::TwoFactor
+        } else {
+            Opening::Home
+        };
+        if let Ok(client) = connect(&protocol, caller).await {
+            run_app(
+                client,
+                opening,
+                &writer,
+                &mut input,
+                &mut screen,
+                &mut parser,
+                theme,
+                term.size,
+                &stop,
+            )
+            .await;
+        }
     }
     let _ = send(&writer, LEAVE.to_vec()).await;
     finish(&writer, 0).await;
@@ -324,107 +216,6 @@ async fn register(
                         Err(err) => form.error = Some(err.to_string()),
                     }
                 }
-            }
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn app_loop(
-    protocol: &Arc<ProtocolServer>,
-    caller: Caller,
-    writer: &ChannelWriteHalf<SshMsg>,
-    input: &mut mpsc::Receiver<DriverInput>,
-    screen: &mut Screen,
-    parser: &mut InputParser,
-    theme: Theme,
-    size: (u16, u16),
-    stop: &CancellationToken,
-) {
-    let enrolling = matches!(caller, Caller::Enrolling { .. });
-    let Ok(client) = connect(protocol, caller).await else {
-        return;
-    };
-    let client = Arc::new(client);
-    let Some(me) = client.welcome().identity.clone() else {
-        return;
-    };
-    let Some(mut events) = client.take_events() else {
-        return;
-    };
-    let (answers_tx, mut answers) =
-        mpsc::unbounded_channel::<(u64, Result<ResponseBody, ApiError>)>();
-    let mut app = App::new(me, theme, size);
-    let mut pending = if enrolling {
-        app.require_two_factor()
-    } else {
-        app.start()
-    };
-    loop {
-        for command in pending.drain(..) {
-            match command {
-                Command::Quit => return,
-                Command::Send { token, request } => {
-                    let (client, answers) = (client.clone(), answers_tx.clone());
-                    tokio::spawn(async move {
-                        let result = client.request(request).await.map_err(|err| match err {
-                            tack_protocol::ClientError::Api(api) => api,
-                            other => ApiError::unavailable(other.to_string()),
-                        });
-                        let _ = answers.send((token, result));
-                    });
-                }
-            }
-        }
-        let Ok(bytes) = screen.frame(|frame| tack_tui::view::draw(&app, frame)) else {
-            return;
-        };
-        if !send(writer, bytes).await {
-            return;
-        }
-        // Wait for something that changes the screen, then take everything else already queued.
-        let mut msgs = Vec::new();
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            received = input.recv() => match received {
-                Some(first) => {
-                    absorb(first, parser, screen, &mut msgs);
-                    while let Ok(more) = input.try_recv() {
-                        absorb(more, parser, screen, &mut msgs);
-                    }
-                }
-                None => return,
-            },
-            _ = tokio::time::sleep(ESCAPE_WAIT), if parser.waiting_for_escape() => {
-                msgs.extend(parser.flush_escape().map(Msg::Input));
-            }
-            Some((token, result)) = answers.recv() => msgs.push(Msg::Answer { token, result }),
-            event = events.recv() => match event {
-                Some(event) => msgs.push(Msg::Server(event)),
-                None => return,
-            },
-        }
-        while let Ok((token, result)) = answers.try_recv() {
-            msgs.push(Msg::Answer { token, result });
-        }
-        while let Ok(event) = events.try_recv() {
-            msgs.push(Msg::Server(event));
-        }
-        for msg in msgs {
-            pending.extend(app.update(msg));
-        }
-    }
-}
-
-fn absorb(input: DriverInput, parser: &mut InputParser, screen: &mut Screen, msgs: &mut Vec<Msg>) {
-    match input {
-        DriverInput::Bytes(bytes) => msgs.extend(parser.feed(&bytes).into_iter().map(Msg::Input)),
-        DriverInput::Resize(size) => {
-            if screen.resize(size).is_ok() {
-                msgs.push(Msg::Input(terminput::Event::Resize {
-                    cols: u32::from(size.0),
-                    rows: u32::from(size.1),
-                }));
             }
         }
     }

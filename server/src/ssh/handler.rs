@@ -11,10 +11,11 @@ use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet, Pty};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::driver::{self, DriverInput, Terminal as TermInfo};
+use super::driver;
 use super::{LiveSession, SshServer};
 use crate::runtime::sessions::SessionEntry;
 use crate::service::Caller;
+use crate::terminal::{DriverInput, Terminal as TermInfo};
 
 /// Environment a client may set: terminal capabilities and locale, nothing else.
 const ALLOWED_ENV: &[&str] = &["TERM", "COLORTERM", "NO_COLOR", "LANG"];

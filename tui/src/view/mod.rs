@@ -1,5 +1,6 @@
 //! Drawing: a pure function of the app state, tested with ratatui's `TestBackend`.
 
+mod admin;
 mod board;
 mod detail;
 mod overlay;
@@ -61,6 +62,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Screen::List => draw_list(app, frame, body),
         Screen::Profile => draw_profile(app, frame, body),
         Screen::Inbox => draw_inbox(app, frame, body),
+        Screen::Admin => admin::draw_admin(app, frame, body),
         Screen::Detail => draw_detail(app, frame, body),
     }
     draw_footer(app, frame, footer);
@@ -90,6 +92,7 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
         }
         Screen::Profile => "Profile".to_string(),
         Screen::Inbox => "Inbox".to_string(),
+        Screen::Admin => format!("Admin · {}", app.admin.tab.title()),
         Screen::Detail => app
             .detail
             .as_ref()
@@ -124,7 +127,11 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
 fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut spans = Vec::new();
-    for binding in keymap::hints(app.scope()) {
+    // The console has no inbox or profile of its own.
+    let console = app.me.user.is_none();
+    for binding in keymap::hints(app.scope())
+        .filter(|b| !(console && matches!(b.action, keymap::Action::Inbox)))
+    {
         spans.push(Span::styled(format!(" {} ", binding.shown), t.accent()));
         spans.push(Span::styled(
             format!("{}  ", binding.hint.unwrap_or_default()),

@@ -23,6 +23,7 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 Scope::Detail => "On an issue",
                 Scope::Profile => "In your profile",
                 Scope::Inbox => "In your inbox",
+                Scope::Admin => "In the admin console",
                 Scope::Global => "",
             };
             for (scope, name) in [(app.scope(), here), (Scope::Global, "Everywhere")] {
@@ -91,6 +92,7 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                     None => format!("New issue in {}", plain(project)),
                 },
                 Prompt::Title { issue, .. } => format!("Title of {issue}"),
+                Prompt::Admin(prompt) => super::admin::prompt_title(prompt),
             };
             let rect = centered(area, 70, 5);
             frame.render_widget(Clear, rect);
