@@ -7,6 +7,7 @@
 mod apply;
 mod apply_ops;
 pub mod backup;
+pub mod doctor;
 mod keys;
 pub mod migrate;
 mod ops_store;

@@ -51,6 +51,18 @@ pub fn run(db: &sled::Db, trees: &Trees, path: &Path) -> Result<u32, StoreError>
             supported: CURRENT_SCHEMA,
         });
     }
+    if found < CURRENT_SCHEMA {
+        // Migrations rewrite the store in place: keep the store as it was, first.
+        let dir = path.parent().unwrap_or(path).join("backups");
+        std::fs::create_dir_all(&dir)?;
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let file = dir.join(format!("pre-migration-v{found}-{at}.tackbak"));
+        let info = crate::backup::write_backup(db, trees, &file)?;
+        tracing::info!(path = %info.path.display(), from = found, to = CURRENT_SCHEMA, "backup taken before migrating");
+    }
     for version in found..CURRENT_SCHEMA {
         tracing::info!(from = version, to = version + 1, "migrating store");
         MIGRATIONS[(version - 1) as usize](trees)?;

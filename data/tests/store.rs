@@ -297,6 +297,21 @@ fn version_1_store_migrates_to_the_label_index() {
     let path = dir.path().join("store");
     write_v1_fixture(&path);
     let store = SledStore::open(&StoreConfig::new(&path)).unwrap();
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept.len(), 1, "a backup is taken before migrating");
+    assert!(kept[0].starts_with("pre-migration-v1-"), "{kept:?}");
+    let (info, _) = tack_data::backup::restore(
+        &dir.path().join("backups").join(&kept[0]),
+        &dir.path().join("as-it-was"),
+    )
+    .unwrap();
+    assert_eq!(
+        info.schema_version, 1,
+        "the backup holds the store before migration"
+    );
     let bugs: Vec<_> = store
         .issues_labelled(1, "bug")
         .unwrap()
@@ -475,4 +490,74 @@ proptest! {
             prop_assert_eq!(stored, expected);
         }
     }
+}
+
+#[test]
+fn doctor_finds_broken_indexes_and_counters_and_repairs_them_from_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    {
+        let store = open(dir.path());
+        rt.block_on(
+            store
+                .submit(write(Op::CreateProject(project("TACK"))))
+                .wait(),
+        )
+        .unwrap();
+        for n in 0..6 {
+            create_issue(
+                &rt,
+                &store,
+                issue(1, 1 + n % 2, vec![7], vec!["bug".into()]),
+            );
+        }
+        store.shutdown();
+    }
+    let clean = tack_data::doctor::doctor(&dir.path().join("store"), false).unwrap();
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+    assert_eq!(clean.issues, 6);
+    {
+        // Damage it behind the store's back: a lost index entry, a stray one, a rewound counter.
+        let db = sled::open(dir.path().join("store")).unwrap();
+        let board = db.open_tree("idx_board").unwrap();
+        let first = board.first().unwrap().unwrap().0;
+        board.remove(first).unwrap();
+        let mut stray = 99u64.to_be_bytes().to_vec();
+        stray.extend_from_slice(&1234u64.to_be_bytes());
+        db.open_tree("idx_assignee")
+            .unwrap()
+            .insert(stray, &[])
+            .unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("next_id/issues", &2u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let found = tack_data::doctor::doctor(&dir.path().join("store"), false).unwrap();
+    let problems = found.problems.join("\n");
+    assert!(problems.contains("no board index entry"), "{problems}");
+    assert!(problems.contains("matches no issue"), "{problems}");
+    assert!(problems.contains("next_id/issues"), "{problems}");
+    assert!(found.repaired.is_empty(), "checking changes nothing");
+
+    let repaired = tack_data::doctor::doctor(&dir.path().join("store"), true).unwrap();
+    assert!(repaired.problems.is_empty(), "{:?}", repaired.problems);
+    assert!(!repaired.repaired.is_empty());
+    let store = open(dir.path());
+    assert!(store.verify().unwrap().is_clean());
+    assert_eq!(store.issues_of_project(1).unwrap().len(), 6);
+    let next = create_issue(&rt, &store, issue(1, 1, vec![], vec![]));
+    assert_eq!(next.id, 7, "the counter is past every record again");
+    assert_eq!(next.key, "TACK-7");
+}
+
+#[test]
+fn doctor_refuses_a_store_in_use_and_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = tack_data::doctor::doctor(&dir.path().join("nothing"), false).unwrap_err();
+    assert!(err.to_string().contains("no store"), "{err}");
+    let _store = open(dir.path());
+    let err = tack_data::doctor::doctor(&dir.path().join("store"), false).unwrap_err();
+    assert!(err.to_string().contains("in use"), "{err}");
 }

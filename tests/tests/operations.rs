@@ -145,6 +145,26 @@ fn backup_restore_gives_an_identical_store_and_a_corrupt_file_is_refused() {
         assert_eq!(ok(&server, args), ok(&restored, args), "{args:?} differs");
     }
 
+    // The doctor refuses a store in use, and finds the restored one healthy once stopped.
+    let doctor = |data: &std::path::Path| {
+        Command::new(BIN)
+            .args(["doctor", "--data"])
+            .arg(data)
+            .output()
+            .unwrap()
+    };
+    let busy = doctor(&restored_data);
+    assert_eq!(busy.status.code(), Some(1));
+    assert!(stderr(&busy).contains("in use"), "{}", stderr(&busy));
+    drop(restored);
+    let healthy = doctor(&restored_data);
+    assert!(healthy.status.success(), "{}", stdout(&healthy));
+    assert!(
+        stdout(&healthy).contains("checked 20 issues and 1 comments"),
+        "{}",
+        stdout(&healthy)
+    );
+
     // A damaged backup is refused, with the reason.
     let mut bytes = std::fs::read(&file).unwrap();
     let middle = bytes.len() / 2;

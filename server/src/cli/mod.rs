@@ -49,6 +49,14 @@ pub enum Command {
         #[arg(long, env = "TACK_SOCKET")]
         socket: Option<PathBuf>,
     },
+    /// Check a stopped server's store: indexes against records, orphans, counters.
+    Doctor {
+        #[arg(long, default_value = "tack-data")]
+        data: PathBuf,
+        /// Rebuild the indexes and counters from the records.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Rebuild a store from a backup into an empty data directory, verifying it first.
     Restore {
         file: PathBuf,
@@ -114,6 +122,7 @@ pub fn main() -> ExitCode {
                 ctl::backup(file, socket.unwrap_or_else(|| data.join("admin.sock"))).await
             }
             Command::Restore { file, data } => serve::restore(file, data).await,
+            Command::Doctor { data, repair } => serve::doctor(data, repair).await,
         }
     });
     // Let the blocking pool (store reads) wind down without waiting on idle threads.

@@ -1,4 +1,4 @@
-//! `tack serve` and `tack restore`.
+//! `tack serve`, `tack restore` and `tack doctor`.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -310,4 +310,46 @@ pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
             exit::REFUSED
         }
     }
+}
+
+pub async fn doctor(data: PathBuf, repair: bool) -> u8 {
+    let store = data.join("store");
+    let result =
+        tokio::task::spawn_blocking(move || tack_data::doctor::doctor(&store, repair)).await;
+    let report = match result {
+        Ok(Ok(report)) => report,
+        Ok(Err(err)) => {
+            eprintln!("tack: {err}");
+            return exit::REFUSED;
+        }
+        Err(err) => {
+            eprintln!("tack: doctor failed: {err}");
+            return exit::REFUSED;
+        }
+    };
+    for done in &report.repaired {
+        println!("repaired: {done}");
+    }
+    println!(
+        "checked {} issues and {} comments in {}",
+        report.issues,
+        report.comments,
+        data.display()
+    );
+    if report.problems.is_empty() {
+        println!("no problems found");
+        return exit::OK;
+    }
+    for problem in report.problems.iter().take(50) {
+        println!("problem: {problem}");
+    }
+    if report.problems.len() > 50 {
+        println!("… and {} more", report.problems.len() - 50);
+    }
+    if !repair {
+        println!(
+            "run `tack doctor --repair` (with the server stopped) to rebuild the indexes from the records"
+        );
+    }
+    exit::REFUSED
 }

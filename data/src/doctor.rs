@@ -1,0 +1,297 @@
+//! `tack doctor`: checks a stopped server's store — indexes against records, orphans, id
+//! counters — and, on request, repairs it by rebuilding every index from the records. Records
+//! are the truth; indexes and counters are derived from them.
+
+use std::path::Path;
+
+use tack_protocol::{Comment, Issue, Job, JobState, Project, SshKey, User};
+
+use crate::apply_ops::job_due_key;
+use crate::records::{StoredWebhook, decode};
+use crate::sled_store::open_db;
+use crate::trees::{self, T, Trees};
+use crate::{StoreError, keys, migrate, verify};
+
+#[derive(Debug, Default)]
+pub struct DoctorReport {
+    pub issues: u64,
+    pub comments: u64,
+    pub problems: Vec<String>,
+    /// What `--repair` did.
+    pub repaired: Vec<String>,
+}
+
+fn all<V: bincode::Decode<()>>(trees: &Trees, tree: T) -> Result<Vec<V>, StoreError> {
+    trees
+        .get(tree)
+        .iter()
+        .values()
+        .map(|v| decode(trees::name(tree), &v?))
+        .collect()
+}
+
+fn meta_u64(trees: &Trees, key: &[u8]) -> Result<u64, StoreError> {
+    Ok(trees
+        .get(T::Meta)
+        .get(key)?
+        .and_then(|v| keys::read_u64(&v, 0))
+        .unwrap_or(0))
+}
+
+/// Each counter, what it holds, and the least it must hold.
+fn counters(trees: &Trees) -> Result<Vec<(&'static [u8], u64, u64)>, StoreError> {
+    let max_id = |tree: T| -> Result<u64, StoreError> {
+        Ok(trees
+            .get(tree)
+            .last()?
+            .and_then(|(k, _)| keys::read_u64(&k, 0))
+            .unwrap_or(0))
+    };
+    let users = all::<User>(trees, T::Users)?;
+    let hooks = all::<StoredWebhook>(trees, T::Webhooks)?;
+    Ok(vec![
+        (
+            trees::NEXT_USER,
+            meta_u64(trees, trees::NEXT_USER)?,
+            users.iter().map(|u| u.id).max().unwrap_or(0) + 1,
+        ),
+        (
+            trees::NEXT_PROJECT,
+            meta_u64(trees, trees::NEXT_PROJECT)?,
+            max_id(T::Projects)? + 1,
+        ),
+        (
+            trees::NEXT_ISSUE,
+            meta_u64(trees, trees::NEXT_ISSUE)?,
+            max_id(T::Issues)? + 1,
+        ),
+        (
+            trees::NEXT_COMMENT,
+            meta_u64(trees, trees::NEXT_COMMENT)?,
+            max_id(T::Comments)? + 1,
+        ),
+        (
+            trees::NEXT_JOB,
+            meta_u64(trees, trees::NEXT_JOB)?,
+            max_id(T::Jobs)? + 1,
+        ),
+        (
+            trees::NEXT_WEBHOOK,
+            meta_u64(trees, trees::NEXT_WEBHOOK)?,
+            hooks.iter().map(|h| h.hook.id).max().unwrap_or(0) + 1,
+        ),
+        (
+            trees::LAST_SEQ,
+            meta_u64(trees, trees::LAST_SEQ)?,
+            max_id(T::Activity)?,
+        ),
+    ])
+}
+
+fn check(trees: &Trees) -> Result<DoctorReport, StoreError> {
+    let integrity = verify::check(trees)?;
+    let mut report = DoctorReport {
+        issues: integrity.issues,
+        comments: integrity.comments,
+        problems: integrity.problems,
+        repaired: Vec::new(),
+    };
+    for (name, held, least) in counters(trees)? {
+        if held < least {
+            report.problems.push(format!(
+                "counter {} is {held}, behind the records ({least}): new records would collide",
+                String::from_utf8_lossy(name)
+            ));
+        }
+    }
+    for project in all::<Project>(trees, T::Projects)? {
+        let highest = trees
+            .get(T::IssuesByNumber)
+            .scan_prefix(keys::id(project.id))
+            .keys()
+            .filter_map(|k| k.ok().and_then(|k| keys::read_u64(&k, 8)))
+            .max()
+            .unwrap_or(0);
+        if project.next_issue_number <= highest {
+            report.problems.push(format!(
+                "{} would number its next issue {}, already taken",
+                project.key, project.next_issue_number
+            ));
+        }
+    }
+    for entry in trees.get(T::JobsDue).iter().keys() {
+        let key = entry?;
+        let id = keys::trailing_id(&key).unwrap_or(0);
+        let queued = match trees.get(T::Jobs).get(keys::id(id))? {
+            Some(bytes) => decode::<Job>(trees::name(T::Jobs), &bytes)?.state == JobState::Queued,
+            None => false,
+        };
+        if !queued {
+            report.problems.push(format!(
+                "the job queue lists job #{id}, which is not queued"
+            ));
+        }
+    }
+    for job in all::<Job>(trees, T::Jobs)? {
+        if job.state == JobState::Queued
+            && !trees
+                .get(T::JobsDue)
+                .contains_key(job_due_key(job.run_at, job.id))?
+        {
+            report
+                .problems
+                .push(format!("queued job #{} is missing from the queue", job.id));
+        }
+    }
+    Ok(report)
+}
+
+fn clear(trees: &Trees, tree: T) -> Result<(), StoreError> {
+    trees.get(tree).clear()?;
+    Ok(())
+}
+
+/// Rebuilds every index and counter from the records.
+fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
+    for tree in [
+        T::IdxBoard,
+        T::IdxAssignee,
+        T::IdxLabel,
+        T::IssuesByNumber,
+        T::CommentsByIssue,
+        T::UsersByHandle,
+        T::ProjectsByKey,
+        T::KeysByUser,
+        T::JobsDue,
+    ] {
+        clear(trees, tree)?;
+    }
+    let issues = all::<Issue>(trees, T::Issues)?;
+    let mut projects = all::<Project>(trees, T::Projects)?;
+    for issue in &issues {
+        trees.get(T::IdxBoard).insert(
+            keys::board(issue.project, issue.state, &issue.rank, issue.id),
+            &[],
+        )?;
+        for user in &issue.assignees {
+            trees
+                .get(T::IdxAssignee)
+                .insert(keys::pair(*user, issue.id), &[])?;
+        }
+        for label in &issue.labels {
+            trees
+                .get(T::IdxLabel)
+                .insert(keys::label(issue.project, label, issue.id), &[])?;
+        }
+        trees
+            .get(T::IssuesByNumber)
+            .insert(keys::pair(issue.project, issue.number), &keys::id(issue.id))?;
+    }
+    let issue_ids: std::collections::HashSet<u64> = issues.iter().map(|i| i.id).collect();
+    let mut orphans = 0;
+    for comment in all::<Comment>(trees, T::Comments)? {
+        if issue_ids.contains(&comment.issue) {
+            trees
+                .get(T::CommentsByIssue)
+                .insert(keys::pair(comment.issue, comment.id), &[])?;
+        } else {
+            trees.get(T::Comments).remove(keys::id(comment.id))?;
+            orphans += 1;
+        }
+    }
+    if orphans > 0 {
+        report
+            .repaired
+            .push(format!("removed {orphans} comments of deleted issues"));
+    }
+    for user in all::<User>(trees, T::Users)? {
+        trees
+            .get(T::UsersByHandle)
+            .insert(user.handle.as_bytes(), &keys::id(user.id))?;
+    }
+    for key in all::<SshKey>(trees, T::Keys)? {
+        trees
+            .get(T::KeysByUser)
+            .insert(keys::user_key(key.owner, &key.fingerprint), &[])?;
+    }
+    for project in &mut projects {
+        trees
+            .get(T::ProjectsByKey)
+            .insert(project.key.as_bytes(), &keys::id(project.id))?;
+        let highest = issues
+            .iter()
+            .filter(|i| i.project == project.id)
+            .map(|i| i.number)
+            .max()
+            .unwrap_or(0);
+        if project.next_issue_number <= highest {
+            project.next_issue_number = highest + 1;
+            trees
+                .get(T::Projects)
+                .insert(keys::id(project.id), crate::records::encode(&*project))?;
+            report.repaired.push(format!(
+                "{} numbers its next issue {}",
+                project.key, project.next_issue_number
+            ));
+        }
+    }
+    for job in all::<Job>(trees, T::Jobs)? {
+        if job.state == JobState::Queued {
+            trees
+                .get(T::JobsDue)
+                .insert(job_due_key(job.run_at, job.id), &[])?;
+        }
+    }
+    for (name, held, least) in counters(trees)? {
+        if held < least {
+            trees.get(T::Meta).insert(name, &least.to_be_bytes())?;
+            report.repaired.push(format!(
+                "counter {} moved from {held} to {least}",
+                String::from_utf8_lossy(name)
+            ));
+        }
+    }
+    report
+        .repaired
+        .push("rebuilt every index from the records".into());
+    Ok(())
+}
+
+/// Checks the store at `path` (the server must be stopped), repairing it if asked; the report
+/// describes the store as it is afterwards.
+pub fn doctor(path: &Path, repair_it: bool) -> Result<DoctorReport, StoreError> {
+    if !path.join("db").exists() && !path.join("conf").exists() {
+        return Err(StoreError::Engine(format!(
+            "there is no store at {}; pass the server's --data directory",
+            path.display()
+        )));
+    }
+    let db = open_db(path, 64 * 1024 * 1024).map_err(|e| {
+        if e.to_string().contains("lock") {
+            StoreError::Engine(format!(
+                "the store at {} is in use: stop `tack serve` first",
+                path.display()
+            ))
+        } else {
+            e
+        }
+    })?;
+    let trees = Trees::open(&db)?;
+    if let Some(found) = migrate::schema_version(&trees)?
+        && found != migrate::CURRENT_SCHEMA
+    {
+        return Err(StoreError::Engine(format!(
+            "the store has schema {found}, this tack checks schema {}; start `tack serve` once to migrate it",
+            migrate::CURRENT_SCHEMA
+        )));
+    }
+    let mut report = check(&trees)?;
+    if repair_it && !report.problems.is_empty() {
+        let mut repaired = DoctorReport::default();
+        repair(&trees, &mut repaired)?;
+        db.flush()?;
+        report = check(&trees)?;
+        report.repaired = repaired.repaired;
+    }
+    Ok(report)
+}
