@@ -38,8 +38,10 @@ fn meta_u64(trees: &Trees, key: &[u8]) -> Result<u64, StoreError> {
         .unwrap_or(0))
 }
 
-/// Each counter, what it holds, and the least it must hold.
-fn counters(trees: &Trees) -> Result<Vec<(&'static [u8], u64, u64)>, StoreError> {
+/// A counter's meta key, what it holds, and the least it must hold.
+type Counter = (&'static [u8], u64, u64);
+
+fn counters(trees: &Trees) -> Result<Vec<Counter>, StoreError> {
     let max_id = |tree: T| -> Result<u64, StoreError> {
         Ok(trees
             .get(tree)
