@@ -370,6 +370,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_lists_every_option_at_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tack.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let from_file: toml::Value = toml::from_str(&text).unwrap();
+        let defaults = toml::Value::try_from(Config::default()).unwrap();
+        assert_eq!(
+            from_file, defaults,
+            "tack.example.toml and Config::default() disagree"
+        );
+    }
+
+    #[test]
     fn a_missing_config_file_is_an_error() {
         assert!(
             Config::load(
