@@ -195,6 +195,14 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Runs `tack ctl ARGS…` on the admin socket and returns its stdout; panics with its stderr
+    /// if it fails.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
     /// Runs `tack ctl --addr <api> --token TOKEN ARGS…`.
     pub fn ctl_token(&self, token: &str, args: &[&str]) -> Output {
         Command::new(&self.bin)
@@ -261,6 +269,15 @@ fn unsafe_free_signal(pid: u32, signal: i32) {
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
         .status();
+}
+
+/// Polls `check` until it holds; panics naming `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Peak resident memory of a process, from /proc (kB → bytes).

@@ -5,26 +5,17 @@
 use std::time::Duration;
 
 use tack_tests::pty::PtyProgram;
-use tack_tests::{TestServer, ssh, stderr, stdout};
+use tack_tests::{TestServer, ssh, stderr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
 const WAIT: Duration = Duration::from_secs(20);
-
-fn ok(server: &TestServer, args: &[&str]) -> String {
-    let out = server.ctl(args);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
 
 #[tokio::test]
 async fn the_console_creates_a_user_and_revoking_a_key_ends_its_session() {
     let server = TestServer::start(BIN);
     let key = ssh::new_key();
-    ok(&server, &["user", "create", "alice", "--name", "Alice"]);
-    ok(
-        &server,
-        &["key", "add", &ssh::authorized_line(&key), "--user", "alice"],
-    );
+    server.ok(&["user", "create", "alice", "--name", "Alice"]);
+    server.ok(&["key", "add", &ssh::authorized_line(&key), "--user", "alice"]);
 
     // Alice is in the app over SSH.
     let mut handle = ssh::connect(&server.ssh).await;
@@ -42,7 +33,7 @@ async fn the_console_creates_a_user_and_revoking_a_key_ends_its_session() {
     console.wait_for("New user", WAIT);
     console.type_text("carol carol@example.com\r");
     console.wait_for("@carol", WAIT);
-    assert!(ok(&server, &["user", "list"]).contains("carol@example.com"));
+    assert!(server.ok(&["user", "list"]).contains("carol@example.com"));
 
     // The live sessions list shows alice's SSH session.
     for _ in 0..4 {

@@ -2,52 +2,32 @@
 //! instant mail, the daily digest, and an SMTP server that refuses or is down.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tack_tests::sinks::SmtpSink;
-use tack_tests::{TestServer, stderr, stdout};
+use tack_tests::{TestServer, stderr, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
 const FAST_JOBS: &str = "[jobs]\nretry_base_ms = 100\nretry_max_ms = 200\nmax_attempts = 2\n";
-
-fn ok(server: &TestServer, args: &[&str]) -> String {
-    let out = server.ctl(args);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
-fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn instant_mail_digests_and_a_refusing_server() {
     let sink = SmtpSink::start();
     let server = TestServer::start_with_config(BIN, &format!("{}{FAST_JOBS}", sink.config()));
-    ok(&server, &["project", "create", "TACK", "Tack"]);
-    ok(
-        &server,
-        &[
-            "user",
-            "create",
-            "alice",
-            "--name",
-            "Alice",
-            "--email",
-            "alice@example.com",
-        ],
-    );
-    ok(
-        &server,
-        &["user", "create", "carol", "--email", "carol@example.com"],
-    );
-    ok(&server, &["user", "create", "dave"]);
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    server.ok(&[
+        "user",
+        "create",
+        "alice",
+        "--name",
+        "Alice",
+        "--email",
+        "alice@example.com",
+    ]);
+    server.ok(&["user", "create", "carol", "--email", "carol@example.com"]);
+    server.ok(&["user", "create", "dave"]);
     for who in ["alice", "carol", "dave"] {
-        ok(&server, &["project", "member", "TACK", who, "member"]);
+        server.ok(&["project", "member", "TACK", who, "member"]);
     }
     let out = server.ctl(&["user", "update", "dave", "--email-notifications", "instant"]);
     assert_eq!(out.status.code(), Some(1));
@@ -64,34 +44,25 @@ fn instant_mail_digests_and_a_refusing_server() {
         "sometimes",
     ]);
     assert_ne!(out.status.code(), Some(0), "an unknown mode is refused");
-    ok(
-        &server,
-        &[
-            "user",
-            "update",
-            "alice",
-            "--email-notifications",
-            "instant",
-        ],
-    );
-    ok(
-        &server,
-        &["user", "update", "carol", "--email-notifications", "digest"],
-    );
-    assert!(ok(&server, &["user", "settings", "carol"]).contains("digest"));
+    server.ok(&[
+        "user",
+        "update",
+        "alice",
+        "--email-notifications",
+        "instant",
+    ]);
+    server.ok(&["user", "update", "carol", "--email-notifications", "digest"]);
+    assert!(server.ok(&["user", "settings", "carol"]).contains("digest"));
 
     // Instant: one mail per notification, as it happens.
-    ok(
-        &server,
-        &[
-            "issue",
-            "create",
-            "TACK",
-            "Fix the login",
-            "--assignee",
-            "alice",
-        ],
-    );
+    server.ok(&[
+        "issue",
+        "create",
+        "TACK",
+        "Fix the login",
+        "--assignee",
+        "alice",
+    ]);
     let mails = sink.wait_for(1, Duration::from_secs(20));
     let mail = &mails[0];
     assert_eq!(mail.to, ["<alice@example.com>"]);
@@ -101,24 +72,18 @@ fn instant_mail_digests_and_a_refusing_server() {
     assert!(mail.data.contains("Message-ID: <email-"), "{}", mail.data);
 
     // Digest: nothing is mailed at once; the digest gathers it.
-    ok(
-        &server,
-        &[
-            "issue",
-            "create",
-            "TACK",
-            "Write the docs",
-            "--assignee",
-            "carol",
-        ],
-    );
-    ok(
-        &server,
-        &["issue", "create", "TACK", "Ship it", "--assignee", "carol"],
-    );
+    server.ok(&[
+        "issue",
+        "create",
+        "TACK",
+        "Write the docs",
+        "--assignee",
+        "carol",
+    ]);
+    server.ok(&["issue", "create", "TACK", "Ship it", "--assignee", "carol"]);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(sink.mails().len(), 1, "digest readers get no instant mail");
-    ok(&server, &["job", "run", "digest"]);
+    server.ok(&["job", "run", "digest"]);
     let mails = sink.wait_for(2, Duration::from_secs(20));
     let digest = &mails[1];
     assert_eq!(digest.to, ["<carol@example.com>"]);
@@ -129,19 +94,21 @@ fn instant_mail_digests_and_a_refusing_server() {
         digest.data
     );
     // A second digest has nothing new to say.
-    ok(&server, &["job", "run", "digest"]);
+    server.ok(&["job", "run", "digest"]);
     wait_until("the digest job to finish", Duration::from_secs(10), || {
-        ok(&server, &["job", "list"]).contains("(none)")
+        server.ok(&["job", "list"]).contains("(none)")
     });
     assert_eq!(sink.mails().len(), 2);
 
     // The SMTP server refuses: retried, then failed and visible; retried by hand once it is back.
     sink.refuse(true);
-    ok(&server, &["issue", "assign", "TACK-2", "alice"]);
+    server.ok(&["issue", "assign", "TACK-2", "alice"]);
     wait_until("the mail job to fail", Duration::from_secs(20), || {
-        ok(&server, &["job", "list", "--state", "failed"]).contains("email")
+        server
+            .ok(&["job", "list", "--state", "failed"])
+            .contains("email")
     });
-    let failed = ok(&server, &["--json", "job", "list", "--state", "failed"]);
+    let failed = server.ok(&["--json", "job", "list", "--state", "failed"]);
     let failed: serde_json::Value = serde_json::from_str(&failed).unwrap();
     let error = failed[0]["last_error"].as_str().unwrap();
     assert!(
@@ -149,13 +116,13 @@ fn instant_mail_digests_and_a_refusing_server() {
         "{error}"
     );
     // Everything else keeps working meanwhile.
-    ok(&server, &["issue", "create", "TACK", "Still works"]);
+    server.ok(&["issue", "create", "TACK", "Still works"]);
     sink.refuse(false);
     let id = failed[0]["id"].to_string();
-    ok(&server, &["job", "retry", &id]);
+    server.ok(&["job", "retry", &id]);
     let mails = sink.wait_for(3, Duration::from_secs(20));
     assert!(mails[2].data.contains("TACK-2"), "{}", mails[2].data);
-    assert!(ok(&server, &["job", "list"]).contains("(none)"));
+    assert!(server.ok(&["job", "list"]).contains("(none)"));
 }
 
 #[test]
@@ -168,35 +135,28 @@ fn a_down_smtp_server_fails_the_job_with_a_clear_reason() {
         "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout_secs = 2\n{FAST_JOBS}"
     );
     let server = TestServer::start_with_config(BIN, &config);
-    ok(&server, &["project", "create", "TACK", "Tack"]);
-    ok(
-        &server,
-        &["user", "create", "alice", "--email", "alice@example.com"],
-    );
-    ok(&server, &["project", "member", "TACK", "alice", "member"]);
-    ok(
-        &server,
-        &[
-            "user",
-            "update",
-            "alice",
-            "--email-notifications",
-            "instant",
-        ],
-    );
-    ok(
-        &server,
-        &[
-            "issue",
-            "create",
-            "TACK",
-            "Anyone there?",
-            "--assignee",
-            "alice",
-        ],
-    );
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    server.ok(&["user", "create", "alice", "--email", "alice@example.com"]);
+    server.ok(&["project", "member", "TACK", "alice", "member"]);
+    server.ok(&[
+        "user",
+        "update",
+        "alice",
+        "--email-notifications",
+        "instant",
+    ]);
+    server.ok(&[
+        "issue",
+        "create",
+        "TACK",
+        "Anyone there?",
+        "--assignee",
+        "alice",
+    ]);
     wait_until("the mail job to fail", Duration::from_secs(30), || {
-        ok(&server, &["job", "list", "--state", "failed"]).contains("cannot send")
+        server
+            .ok(&["job", "list", "--state", "failed"])
+            .contains("cannot send")
     });
     let out = server.ctl(&["job", "retry", "999"]);
     assert_eq!(out.status.code(), Some(1));

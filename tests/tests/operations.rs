@@ -12,12 +12,6 @@ use tack_tests::{TestServer, create_issue, stderr, stdout};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
 
-fn ok(server: &TestServer, args: &[&str]) -> String {
-    let out = server.ctl(args);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
 /// Prometheus text → `name{labels}` → value.
 fn scrape(addr: &str) -> HashMap<String, f64> {
     let (status, body) = http_get(addr, "/metrics");
@@ -37,8 +31,8 @@ async fn metrics_are_scraped_and_readyz_turns_unready_when_the_store_closes() {
     assert_eq!(http_get(&server.http, "/healthz"), (200, "ok\n".into()));
     assert_eq!(http_get(&server.http, "/readyz").0, 200);
 
-    ok(&server, &["project", "create", "TACK", "Tack"]);
-    ok(&server, &["issue", "create", "TACK", "One"]);
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    server.ok(&["issue", "create", "TACK", "One"]);
     let _ = server.ctl(&["issue", "show", "TACK-99"]);
     let console = server.console().await;
     let metrics = scrape(&server.http);
@@ -77,46 +71,37 @@ async fn metrics_are_scraped_and_readyz_turns_unready_when_the_store_closes() {
 #[test]
 fn backup_restore_gives_an_identical_store_and_a_corrupt_file_is_refused() {
     let server = TestServer::start_with_config(BIN, "[backup]\nretention = 2\n");
-    ok(&server, &["project", "create", "TACK", "Tack"]);
-    ok(
-        &server,
-        &["user", "create", "alice", "--email", "a@example.com"],
-    );
-    ok(&server, &["project", "member", "TACK", "alice", "member"]);
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    server.ok(&["user", "create", "alice", "--email", "a@example.com"]);
+    server.ok(&["project", "member", "TACK", "alice", "member"]);
     for n in 0..20 {
-        ok(
-            &server,
-            &[
-                "issue",
-                "create",
-                "TACK",
-                &format!("Issue {n}"),
-                "--assignee",
-                "alice",
-            ],
-        );
+        server.ok(&[
+            "issue",
+            "create",
+            "TACK",
+            &format!("Issue {n}"),
+            "--assignee",
+            "alice",
+        ]);
     }
-    ok(&server, &["comment", "add", "TACK-3", "a comment"]);
+    server.ok(&["comment", "add", "TACK-3", "a comment"]);
 
     // Scheduled backups go to the backup directory, keeping the newest `retention`.
     for _ in 0..3 {
-        ok(&server, &["job", "run", "backup"]);
+        server.ok(&["job", "run", "backup"]);
         std::thread::sleep(Duration::from_millis(1100));
     }
-    let listed = ok(&server, &["--json", "backup", "list"]);
+    let listed = server.ok(&["--json", "backup", "list"]);
     let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
     let files = listed["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "retention keeps two: {listed}");
     let newest = files[0]["name"].as_str().unwrap();
-    assert!(ok(&server, &["backup", "verify", newest]).contains("sha256"));
+    assert!(server.ok(&["backup", "verify", newest]).contains("sha256"));
 
     // By hand, to a path, then restored into an empty data directory.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("by-hand.tackbak");
-    ok(
-        &server,
-        &["backup", "create", "--out", file.to_str().unwrap()],
-    );
+    server.ok(&["backup", "create", "--out", file.to_str().unwrap()]);
     let restored_data = dir.path().join("restored");
     let out = Command::new(BIN)
         .args(["restore", file.to_str().unwrap(), "--data"])
@@ -142,7 +127,7 @@ fn backup_restore_gives_an_identical_store_and_a_corrupt_file_is_refused() {
         &["--json", "comment", "list", "TACK-3"],
         &["--json", "activity", "all", "--limit", "1000"],
     ] {
-        assert_eq!(ok(&server, args), ok(&restored, args), "{args:?} differs");
+        assert_eq!(server.ok(args), restored.ok(args), "{args:?} differs");
     }
 
     // The doctor refuses a store in use, and finds the restored one healthy once stopped.
@@ -190,7 +175,7 @@ async fn sessions_are_listed_and_an_admin_can_end_one() {
     let bob = server.with_token(&token).await;
     bob.request(Request::Whoami).await.unwrap();
 
-    let sessions = ok(&server, &["--json", "session", "list"]);
+    let sessions = server.ok(&["--json", "session", "list"]);
     let sessions: serde_json::Value = serde_json::from_str(&sessions).unwrap();
     let bobs = sessions
         .as_array()
@@ -202,7 +187,7 @@ async fn sessions_are_listed_and_an_admin_can_end_one() {
     assert!(bobs["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
     assert!(bobs["bytes_in"].as_u64().unwrap() > 0);
 
-    ok(&server, &["session", "kick", &bobs["id"].to_string()]);
+    server.ok(&["session", "kick", &bobs["id"].to_string()]);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match bob.request(Request::Whoami).await {
@@ -247,49 +232,40 @@ async fn audit_filters_and_account_management() {
         })
         .await
         .unwrap();
-    ok(&server, &["project", "member", "TACK", "bob", "member"]);
-    ok(&server, &["user", "create", "carol"]);
-    ok(&server, &["project", "member", "TACK", "carol", "member"]);
+    server.ok(&["project", "member", "TACK", "bob", "member"]);
+    server.ok(&["user", "create", "carol"]);
+    server.ok(&["project", "member", "TACK", "carol", "member"]);
     let mut request = create_issue("TACK", "Bob's work", "");
     if let Request::CreateIssue(new) = &mut request {
         new.assignees = vec!["bob".into()];
     }
     alice.request(request).await.unwrap();
 
-    let audit = ok(
-        &server,
-        &[
-            "--json",
-            "audit",
-            "--actor",
-            "@alice",
-            "--kind",
-            "issue_created",
-        ],
-    );
+    let audit = server.ok(&[
+        "--json",
+        "audit",
+        "--actor",
+        "@alice",
+        "--kind",
+        "issue_created",
+    ]);
     let audit: serde_json::Value = serde_json::from_str(&audit).unwrap();
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
     assert_eq!(audit[0]["subject"], "TACK-1");
-    let by_console = ok(
-        &server,
-        &["audit", "--actor", "console", "--kind", "user_created"],
-    );
+    let by_console = server.ok(&["audit", "--actor", "console", "--kind", "user_created"]);
     assert!(by_console.contains("@carol"), "{by_console}");
     let out = server.ctl(&["audit", "--since", "last tuesday"]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(stderr(&out).contains("YYYY-MM-DD"), "{}", stderr(&out));
-    let future = ok(&server, &["audit", "--since", "2999-01-01"]);
+    let future = server.ok(&["audit", "--since", "2999-01-01"]);
     assert!(future.contains("(none)"), "{future}");
 
     // Promote, demote, rename; a person may change their own name but not their role.
-    ok(
-        &server,
-        &[
-            "user", "update", "bob", "--role", "admin", "--name", "Robert",
-        ],
-    );
-    assert!(ok(&server, &["user", "list"]).contains("Robert"));
-    ok(&server, &["user", "update", "bob", "--role", "user"]);
+    server.ok(&[
+        "user", "update", "bob", "--role", "admin", "--name", "Robert",
+    ]);
+    assert!(server.ok(&["user", "list"]).contains("Robert"));
+    server.ok(&["user", "update", "bob", "--role", "user"]);
     let out = server.ctl_token(&bob_token, &["user", "update", "bob", "--role", "admin"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("server admin"), "{}", stderr(&out));
@@ -297,17 +273,14 @@ async fn audit_filters_and_account_management() {
     assert!(out.status.success(), "{}", stderr(&out));
 
     // Delete bob: his issue moves to carol, his token stops working.
-    ok(
-        &server,
-        &["user", "delete", "bob", "--reassign-to", "carol"],
-    );
+    server.ok(&["user", "delete", "bob", "--reassign-to", "carol"]);
     let issue = alice
         .request(Request::GetIssue {
             key: "TACK-1".into(),
         })
         .await
         .unwrap();
-    let carol = ok(&server, &["--json", "user", "list"]);
+    let carol = server.ok(&["--json", "user", "list"]);
     let carol: serde_json::Value = serde_json::from_str(&carol).unwrap();
     let carol_id = carol
         .as_array()
@@ -321,14 +294,18 @@ async fn audit_filters_and_account_management() {
         ResponseBody::Issue(issue) => assert_eq!(issue.assignees, vec![carol_id]),
         other => panic!("{other:?}"),
     }
-    assert!(!ok(&server, &["user", "list"]).contains("@bob"));
+    assert!(!server.ok(&["user", "list"]).contains("@bob"));
     let out = server.ctl_token(&bob_token, &["whoami"]);
     assert_ne!(
         out.status.code(),
         Some(0),
         "a deleted account's token is refused"
     );
-    assert!(ok(&server, &["audit", "--kind", "user_deleted"]).contains("@bob"));
+    assert!(
+        server
+            .ok(&["audit", "--kind", "user_deleted"])
+            .contains("@bob")
+    );
     let out = server.ctl(&["user", "delete", "nobody"]);
     assert!(stderr(&out).contains("no user @nobody"), "{}", stderr(&out));
 }

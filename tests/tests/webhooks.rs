@@ -4,12 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tack_tests::sinks::{Answer, HookReceiver};
-use tack_tests::{TestServer, stderr, stdout};
+use tack_tests::{TestServer, stderr, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
 const SECRET: &str = "s3cret-hook-key";
@@ -26,20 +26,6 @@ fn expected_signature(body: &str) -> String {
     format!("sha256={hex}")
 }
 
-fn ok(server: &TestServer, args: &[&str]) -> String {
-    let out = server.ctl(args);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
-fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 const FAST_JOBS: &str = "[jobs]\nretry_base_ms = 100\nretry_max_ms = 400\nmax_attempts = 50\n\
 [webhooks]\nallow_private_targets = true\nbreaker_threshold = 3\nbreaker_open_secs = 1\ntimeout_secs = 5\n";
 
@@ -47,27 +33,24 @@ const FAST_JOBS: &str = "[jobs]\nretry_base_ms = 100\nretry_max_ms = 400\nmax_at
 fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
     let receiver = HookReceiver::start();
     let server = TestServer::start_with_config(BIN, FAST_JOBS);
-    ok(&server, &["project", "create", "TACK", "Tack"]);
-    let created = ok(
-        &server,
-        &[
-            "webhook",
-            "create",
-            "TACK",
-            "--url",
-            &receiver.url(),
-            "--secret",
-            SECRET,
-            "--events",
-            "issue.created,comment.created",
-        ],
-    );
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    let created = server.ok(&[
+        "webhook",
+        "create",
+        "TACK",
+        "--url",
+        &receiver.url(),
+        "--secret",
+        SECRET,
+        "--events",
+        "issue.created,comment.created",
+    ]);
     assert!(
         created.contains("issue.created,comment.created"),
         "{created}"
     );
 
-    ok(&server, &["issue", "create", "TACK", "First"]);
+    server.ok(&["issue", "create", "TACK", "First"]);
     let got = receiver.wait_for(1, Duration::from_secs(20));
     let first = &got[0];
     assert_eq!(first.path, "/hook");
@@ -85,15 +68,15 @@ fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
     assert_eq!(body["delivery"], first.headers["x-tack-delivery"].as_str());
 
     // Events outside the filter are not sent.
-    ok(&server, &["issue", "move", "TACK-1", "In Progress"]);
+    server.ok(&["issue", "move", "TACK-1", "In Progress"]);
 
     // The endpoint fails: deliveries are retried, and after three failures the breaker opens.
     receiver.answer(Answer::Fail);
-    ok(&server, &["issue", "create", "TACK", "Second"]);
+    server.ok(&["issue", "create", "TACK", "Second"]);
     wait_until("the breaker to open", Duration::from_secs(20), || {
-        ok(&server, &["webhook", "list", "TACK"]).contains("open")
+        server.ok(&["webhook", "list", "TACK"]).contains("open")
     });
-    let log = ok(&server, &["webhook", "deliveries", "TACK"]);
+    let log = server.ok(&["webhook", "deliveries", "TACK"]);
     assert!(log.contains("500"), "{log}");
     assert!(log.contains("the endpoint answered 500"), "{log}");
     let attempts_while_open = receiver.received().len();
@@ -106,10 +89,10 @@ fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
     // The endpoint recovers: the half-open probe succeeds and the queued delivery goes out.
     receiver.answer(Answer::Ok);
     wait_until("the breaker to close", Duration::from_secs(20), || {
-        ok(&server, &["webhook", "list", "TACK"]).contains("closed")
+        server.ok(&["webhook", "list", "TACK"]).contains("closed")
     });
     wait_until("the queue to drain", Duration::from_secs(20), || {
-        ok(&server, &["job", "list"]).contains("(none)")
+        server.ok(&["job", "list"]).contains("(none)")
     });
     let all = receiver.received();
     let second: Vec<_> = all
@@ -122,17 +105,14 @@ fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
         .map(|r| r.headers["x-tack-delivery"].as_str())
         .collect();
     assert_eq!(ids.len(), 1, "every retry carries the same delivery id");
-    let log = ok(&server, &["--json", "webhook", "deliveries", "TACK"]);
+    let log = server.ok(&["--json", "webhook", "deliveries", "TACK"]);
     let log: serde_json::Value = serde_json::from_str(&log).unwrap();
     assert_eq!(log[0]["status"], 200, "{log}");
 
     // Owners only: a plain member cannot see the webhook or its log.
-    ok(&server, &["user", "create", "bob"]);
-    ok(&server, &["project", "member", "TACK", "bob", "member"]);
-    let token = ok(
-        &server,
-        &["token", "create", "--name", "t", "--user", "bob"],
-    );
+    server.ok(&["user", "create", "bob"]);
+    server.ok(&["project", "member", "TACK", "bob", "member"]);
+    let token = server.ok(&["token", "create", "--name", "t", "--user", "bob"]);
     let token = token
         .split_whitespace()
         .find(|w| w.starts_with("tack_"))
@@ -146,7 +126,7 @@ fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
 #[test]
 fn private_targets_are_refused_by_default() {
     let server = TestServer::start(BIN);
-    ok(&server, &["project", "create", "TACK", "Tack"]);
+    server.ok(&["project", "create", "TACK", "Tack"]);
     for url in [
         "http://127.0.0.1:8080/hook",
         "http://localhost:8080/hook",
@@ -191,30 +171,27 @@ fn a_delivery_in_flight_survives_kill_9_and_arrives_once_after_restart() {
     receiver.answer(Answer::Hang);
     let config = "[jobs]\nretry_base_ms = 100\n[webhooks]\nallow_private_targets = true\ntimeout_secs = 60\n";
     let mut server = TestServer::start_with_config(BIN, config);
-    ok(&server, &["project", "create", "TACK", "Tack"]);
-    ok(
-        &server,
-        &[
-            "webhook",
-            "create",
-            "TACK",
-            "--url",
-            &receiver.url(),
-            "--secret",
-            SECRET,
-        ],
-    );
-    ok(&server, &["issue", "create", "TACK", "Survivor"]);
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    server.ok(&[
+        "webhook",
+        "create",
+        "TACK",
+        "--url",
+        &receiver.url(),
+        "--secret",
+        SECRET,
+    ]);
+    server.ok(&["issue", "create", "TACK", "Survivor"]);
     let hung = receiver.wait_for(1, Duration::from_secs(20));
     let id = hung[0].headers["x-tack-delivery"].clone();
-    assert!(ok(&server, &["job", "list"]).contains("running"));
+    assert!(server.ok(&["job", "list"]).contains("running"));
 
     server.kill9();
     receiver.answer(Answer::Ok);
     server.restart();
     let got = receiver.wait_for(2, Duration::from_secs(30));
     wait_until("the job to finish", Duration::from_secs(20), || {
-        ok(&server, &["job", "list"]).contains("(none)")
+        server.ok(&["job", "list"]).contains("(none)")
     });
     std::thread::sleep(Duration::from_millis(300));
     let got: Vec<_> = receiver.received().into_iter().chain(got).collect();
@@ -227,6 +204,6 @@ fn a_delivery_in_flight_survives_kill_9_and_arrives_once_after_restart() {
         HashSet::from([id.as_str()]),
         "the redelivery carries the same idempotency key, so the receiver keeps one"
     );
-    let log = ok(&server, &["webhook", "deliveries", "TACK"]);
+    let log = server.ok(&["webhook", "deliveries", "TACK"]);
     assert_eq!(log.matches("200").count(), 1, "delivered once: {log}");
 }

@@ -43,6 +43,16 @@ pub fn duration_secs(text: &str) -> Option<u64> {
     Some(number * scale)
 }
 
+/// A size for people: `512 B`, `3.2 KiB`, `1.5 MiB`, `2.0 GiB`.
+pub fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / f64::from(1u32 << 30)),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20)),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
 /// `YYYY-MM-DD HH:MM` (UTC) of a timestamp in milliseconds.
 pub fn when(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

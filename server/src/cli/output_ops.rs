@@ -2,16 +2,9 @@
 
 use tack_protocol::{Job, ResponseBody, WebhookStatus};
 
-use super::output::{Output, date, table};
+use tack_tui::text::bytes;
 
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / f64::from(1u32 << 30)),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20)),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
-}
+use super::output::{Output, date, table};
 
 fn job_rows(jobs: &[Job]) -> Vec<Vec<String>> {
     jobs.iter()

@@ -9,20 +9,11 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table, TableState, Tabs};
 use super::panel;
 use crate::admin::{AdminPrompt, AdminTab, TABS};
 use crate::app::App;
-use crate::text::{line, when};
+use crate::text::{bytes, line, when};
 
 /// `MM-DD HH:MM`: enough for what happened lately, narrow enough for 80 columns.
 fn recent(ms: i64) -> String {
     when(ms).get(5..).unwrap_or_default().to_string()
-}
-
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / f64::from(1u32 << 30)),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20)),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
 }
 
 pub fn prompt_title(prompt: &AdminPrompt) -> String {
