@@ -139,6 +139,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             retention: config.backup.retention.max(1),
             digest_hour: config.notifications.digest_hour.min(23),
             due_soon_hours: config.notifications.due_soon_hours,
+            queued: Default::default(),
         },
     );
     let workers_task = tokio::spawn(workers.run(background.clone()));

@@ -111,9 +111,10 @@ async fn actor_name(service: &Service, actor: Actor) -> String {
 
 /// One line per notification: `@bob commented on TACK-3 Fix the login`.
 async fn describe(service: &Service, n: &Notification) -> String {
+    let issue = n.issue;
     let title = service
-        .store()
-        .issue(n.issue)
+        .read(move |s| s.issue(issue))
+        .await
         .ok()
         .flatten()
         .map(|i| i.title)
@@ -149,11 +150,11 @@ async fn recipient(service: &Service, user: UserId) -> Result<Mailbox, Ran> {
     }
 }
 
-fn notifications_of(
-    service: &Service,
-    user: UserId,
-) -> Result<Vec<Notification>, tack_data::StoreError> {
-    service.store().notifications(user, false, 500)
+async fn notifications_of(service: &Service, user: UserId) -> Result<Vec<Notification>, String> {
+    service
+        .read(move |s| s.notifications(user, false, 500))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub(crate) async fn send_notification(
@@ -170,9 +171,9 @@ pub(crate) async fn send_notification(
         Ok(to) => to,
         Err(ran) => return ran,
     };
-    let found = match notifications_of(service, user) {
+    let found = match notifications_of(service, user).await {
         Ok(all) => all.into_iter().find(|n| n.id == notification),
-        Err(err) => return Ran::Failed(err.to_string()),
+        Err(err) => return Ran::Failed(err),
     };
     let Some(n) = found else {
         return Ran::Done;
@@ -196,17 +197,16 @@ pub(crate) async fn send_digest(
     let Some(mailer) = mailer else {
         return Ran::Hopeless("email is not configured ([smtp] host is empty)".into());
     };
-    let store = service.store();
-    let mut settings = match store.user_settings(user) {
+    let mut settings = match service.read(move |s| s.user_settings(user)).await {
         Ok(settings) => settings,
         Err(err) => return Ran::Failed(err.to_string()),
     };
-    let mut fresh = match notifications_of(service, user) {
+    let mut fresh = match notifications_of(service, user).await {
         Ok(all) => all
             .into_iter()
             .filter(|n| n.id > settings.digest_watermark)
             .collect::<Vec<_>>(),
-        Err(err) => return Ran::Failed(err.to_string()),
+        Err(err) => return Ran::Failed(err),
     };
     if fresh.is_empty() {
         return Ran::Done;
@@ -240,7 +240,7 @@ pub(crate) async fn send_digest(
         changes: Vec::new(),
         follow: Default::default(),
     };
-    match store.submit(write).wait().await {
+    match service.store().submit(write).wait().await {
         Ok(_) => Ran::Done,
         // Sent but not recorded: the next digest repeats these (with the same Message-ID).
         Err(err) => Ran::Failed(format!("sent, but cannot record it: {err}")),

@@ -21,6 +21,9 @@ pub struct Schedule {
     pub retention: u32,
     pub digest_hour: u32,
     pub due_soon_hours: u32,
+    /// Slots this process has queued already: the store would refuse them anyway, but asking
+    /// costs a durable write each time.
+    pub queued: std::collections::HashSet<String>,
 }
 
 impl Schedule {
@@ -40,28 +43,28 @@ impl Schedule {
         let now = Utc::now();
         let day = now.format("%Y-%m-%d").to_string();
         let hour = now.format("%Y-%m-%dT%H").to_string();
+        let mut slots = Vec::new();
         if let Some(cron) = &self.backup_cron
             && let Ok(slot) = cron.find_previous_occurrence(&now, true)
             && now.signed_duration_since(slot).num_hours() < 24
         {
             let key = format!("backup-{}", slot.format("%Y-%m-%dT%H:%M"));
-            enqueue(service, JobKind::Backup, key).await;
+            slots.push((JobKind::Backup, key));
         }
-        enqueue(
-            service,
-            JobKind::DueReminders,
-            format!("due_reminders-{hour}"),
-        )
-        .await;
-        enqueue(service, JobKind::Expire, format!("expire-{hour}")).await;
+        slots.push((JobKind::DueReminders, format!("due_reminders-{hour}")));
+        slots.push((JobKind::Expire, format!("expire-{hour}")));
         if now.hour() >= self.digest_hour {
             for user in digest_readers(service).await {
-                enqueue(
-                    service,
-                    JobKind::Digest { user },
-                    format!("digest-{user}-{day}"),
-                )
-                .await;
+                slots.push((JobKind::Digest { user }, format!("digest-{user}-{day}")));
+            }
+        }
+        // The store refuses a slot twice anyway; this only bounds the memory of asking.
+        if self.queued.len() > 10_000 {
+            self.queued.clear();
+        }
+        for (kind, key) in slots {
+            if !self.queued.contains(&key) && enqueue(service, kind, key.clone()).await {
+                self.queued.insert(key);
             }
         }
     }
@@ -84,8 +87,8 @@ pub async fn digest_readers(service: &Service) -> Vec<u64> {
     found.unwrap_or_default()
 }
 
-/// Queues a job once per key.
-pub async fn enqueue(service: &Service, kind: JobKind, key: String) {
+/// Queues a job once per key; false if the store could not take it.
+pub async fn enqueue(service: &Service, kind: JobKind, key: String) -> bool {
     let write = Write {
         actor: Actor::Console,
         at: now_ms(),
@@ -98,8 +101,14 @@ pub async fn enqueue(service: &Service, kind: JobKind, key: String) {
         follow: Follow::default(),
     };
     match service.store().submit(write).wait().await {
-        Ok(_) => service.runtime().jobs.poke(),
-        Err(err) => tracing::warn!(key, error = %err, "cannot queue a scheduled job"),
+        Ok(_) => {
+            service.runtime().jobs.poke();
+            true
+        }
+        Err(err) => {
+            tracing::warn!(key, error = %err, "cannot queue a scheduled job");
+            false
+        }
     }
 }
 

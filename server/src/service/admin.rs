@@ -157,8 +157,13 @@ impl Service {
                     let chunk = s.activity_before(cursor, 1000)?;
                     let Some(last) = chunk.last() else { break };
                     cursor = Some(last.seq);
+                    // The log is in time order: past `since`, nothing older can match.
+                    let past_since = filter.since.is_some_and(|t| last.at < t);
                     scanned += chunk.len();
                     found.extend(chunk.into_iter().filter(|a| matches(a)));
+                    if past_since {
+                        break;
+                    }
                 }
                 found.truncate(limit);
                 Ok(found)
