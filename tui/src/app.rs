@@ -84,6 +84,8 @@ pub struct ProfileView {
     pub row: usize,
     /// Whether two-factor is on, once the server said.
     pub totp: Option<bool>,
+    /// Email notifications, once the server said.
+    pub email: Option<tack_protocol::EmailMode>,
 }
 
 #[derive(Debug, Default)]
@@ -135,6 +137,7 @@ pub(crate) enum Pending {
     Keys,
     Tokens,
     Totp,
+    Settings,
     Inbox,
     /// Marking read; the inbox is listed again after.
     InboxChange,
@@ -633,7 +636,38 @@ impl App {
             self.send(Pending::Keys, Request::ListKeys { user: None }),
             self.send(Pending::Tokens, Request::ListTokens { user: None }),
             self.send(Pending::Totp, Request::TotpStatus),
+            self.send(Pending::Settings, Request::UserSettings { handle: None }),
         ]
+    }
+
+    /// `e` in the profile: off → instant → digest → off.
+    pub(crate) fn next_email_mode(&mut self) -> Vec<Command> {
+        use tack_protocol::EmailMode;
+        let Some(me) = self.me.user.clone() else {
+            return Vec::new();
+        };
+        if me.email.is_none() {
+            self.toast(
+                "you have no email address yet: `tack ctl user update YOU --email ADDRESS`",
+                true,
+            );
+            return Vec::new();
+        }
+        let next = match self.profile.email.unwrap_or_default() {
+            EmailMode::Off => EmailMode::Instant,
+            EmailMode::Instant => EmailMode::Digest,
+            EmailMode::Digest => EmailMode::Off,
+        };
+        vec![self.send(
+            Pending::ProfileChange,
+            Request::UpdateUser {
+                handle: me.handle,
+                display_name: None,
+                email: None,
+                role: None,
+                email_notifications: Some(next),
+            },
+        )]
     }
 
     pub(crate) fn open_issue(&mut self, key: String) -> Vec<Command> {

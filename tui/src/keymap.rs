@@ -60,6 +60,9 @@ pub enum Action {
     AdminDelete,
     AdminRetry,
     AdminVerify,
+    Watch,
+    Unwatch,
+    EmailMode,
 }
 
 pub struct Binding {
@@ -151,6 +154,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(P, &[Char('t')], "t", Action::NewToken, "create an API token (shown once)", Some("new token")),
     bind(P, &[Char('x'), Delete], "x", Action::Remove, "remove the key or revoke the token", Some("remove")),
     bind(P, &[Char('T')], "T", Action::TwoFactor, "turn on two-factor (TOTP) for SSH logins", Some("2fa")),
+    bind(P, &[Char('e')], "e", Action::EmailMode, "email notifications: off, instant or a daily digest", Some("email")),
     bind(D, &[Char('s')], "s", Action::SetState, "set the state", Some("state")),
     bind(D, &[Char('p')], "p", Action::SetPriority, "set the priority", Some("priority")),
     bind(D, &[Char('a')], "a", Action::Assign, "assign or unassign someone", Some("assign")),
@@ -160,6 +164,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(D, &[Char('x')], "x", Action::Close, "close or reopen", None),
     bind(D, &[Char('l')], "l", Action::Labels, "add or remove labels", None),
     bind(D, &[Char('u')], "u", Action::Due, "set the due date", None),
+    bind(D, &[Char('w')], "w", Action::Watch, "watch: its comments and state changes reach your inbox", None),
+    bind(D, &[Char('W')], "W", Action::Unwatch, "stop watching", None),
 ];
 
 /// The action `key` means in `scope` (screen keys first, then global ones).

@@ -437,6 +437,27 @@ impl App {
                     selected: 0,
                 });
             }
+            Action::Watch | Action::Unwatch => {
+                let watch = action == Action::Watch;
+                self.toast(
+                    if watch {
+                        format!(
+                            "watching {}: its comments and state changes reach your inbox",
+                            issue.key
+                        )
+                    } else {
+                        format!("no longer watching {}", issue.key)
+                    },
+                    false,
+                );
+                return vec![self.send(
+                    Pending::Change,
+                    Request::WatchIssue {
+                        key: issue.key,
+                        watch,
+                    },
+                )];
+            }
             Action::Close => {
                 let request = if issue.closed_at.is_some() {
                     Request::ReopenIssue { key: issue.key }
@@ -470,6 +491,7 @@ impl App {
                 })
             }
             Action::TwoFactor => return vec![self.send(Pending::Totp, Request::BeginTotp)],
+            Action::EmailMode => return self.next_email_mode(),
             Action::NewToken => {
                 self.overlay = Some(Overlay::Input {
                     prompt: Prompt::NewToken,

@@ -88,9 +88,19 @@ impl App {
                 self.admin.take(tab, body);
             }
             (Some(Pending::AdminChange), body) => return self.admin_changed(body),
+            (Some(Pending::Settings), ResponseBody::UserSettings { user, settings }) => {
+                self.profile.email = Some(settings.email_notifications);
+                if let Some(me) = &mut self.me.user {
+                    *me = user;
+                }
+            }
             (Some(Pending::ProfileChange), _) => {
                 self.toast("saved", false);
                 return vec![
+                    self.send(
+                        Pending::Settings,
+                        tack_protocol::Request::UserSettings { handle: None },
+                    ),
                     self.send(
                         Pending::Keys,
                         tack_protocol::Request::ListKeys { user: None },

@@ -611,3 +611,23 @@ fn c_creates_an_issue_from_anywhere_in_the_project_in_view() {
         "{commands:?}"
     );
 }
+
+#[test]
+fn w_watches_the_open_issue_and_e_asks_for_an_email_first() {
+    let mut app = app((80, 24), ColorSupport::TrueColor);
+    key(&mut app, KeyCode::Enter);
+    let sent = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Char('w')))));
+    assert!(
+        sent.iter().any(|c| matches!(c, tack_tui::Command::Send { request: Request::WatchIssue { key, watch: true }, .. } if key == "TACK-1")),
+        "{sent:?}"
+    );
+    assert!(render(&app).contains("watching TACK-1"));
+    key(&mut app, KeyCode::Char('P'));
+    let sent = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Char('e')))));
+    assert!(sent.is_empty(), "no email address: nothing to switch on");
+    assert!(
+        render(&app).contains("no email address"),
+        "{}",
+        render(&app)
+    );
+}

@@ -335,6 +335,12 @@ fn draw_profile(app: &App, frame: &mut Frame, area: Rect) {
                     Some(false) => Span::styled("off (T turns it on)", t.dim()),
                     None => Span::styled("…", t.dim()),
                 },
+                Span::styled("   email: ", t.dim()),
+                match (&user.email, app.profile.email) {
+                    (None, _) => Span::styled("none set", t.dim()),
+                    (Some(_), None) => Span::styled("…", t.dim()),
+                    (Some(_), Some(mode)) => Span::raw(format!("{mode} (e)")),
+                },
             ]),
         ],
         None => vec![Line::from("the admin console has no account of its own")],
