@@ -52,6 +52,8 @@ pub struct IssueFilter {
     /// `Some(true)`: only open issues; `Some(false)`: only closed ones.
     pub open: Option<bool>,
     pub limit: Option<u32>,
+    /// A query in tack's query language (`is:open label:bug sort:priority-desc`).
+    pub query: Option<String>,
 }
 
 #[derive(
@@ -348,6 +350,14 @@ pub enum Request {
     VerifyBackup {
         name: String,
     },
+
+    /// Full-text search over titles, descriptions and comments, ranked, across the projects
+    /// the caller can read (or one of them).
+    Search {
+        text: String,
+        project: Option<String>,
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -415,6 +425,21 @@ pub enum ResponseBody {
     Deliveries(Vec<Delivery>),
     Health(Health),
     Backups(Backups),
+    SearchHits(Vec<SearchHit>),
+}
+
+/// One search result: the issue, how well it matched, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct SearchHit {
+    pub issue: Issue,
+    /// BM25 score × 1000.
+    pub score: u32,
+    /// `title`, `description` or `comment`: where the snippet comes from.
+    pub field: String,
+    pub snippet: String,
+    /// Character ranges of `snippet` that matched.
+    pub highlights: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]

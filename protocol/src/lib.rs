@@ -8,6 +8,7 @@ pub mod error;
 pub mod handshake;
 pub mod model;
 pub mod ops;
+pub mod query;
 pub mod rank;
 pub mod transport;
 

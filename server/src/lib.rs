@@ -6,6 +6,7 @@ pub mod config;
 pub mod http;
 pub mod jobs;
 pub mod runtime;
+pub mod search;
 pub mod service;
 pub mod socket;
 pub mod ssh;

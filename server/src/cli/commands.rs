@@ -53,6 +53,14 @@ pub enum Noun {
     Webhook(WebhookCmd),
     /// Version, uptime, store size, sessions, requests, errors and the job queue.
     Health,
+    /// Full-text search over titles, descriptions and comments, best match first.
+    Search {
+        text: Vec<String>,
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
     /// Print events as JSON lines as they happen; reconnects and resumes where it left off.
     Watch {
         #[arg(long)]
@@ -292,6 +300,9 @@ pub enum IssueCmd {
         closed: bool,
         #[arg(long)]
         limit: Option<u32>,
+        /// A query: `is:open label:bug assignee:@me due:<=@today+3d sort:priority-desc`.
+        #[arg(long, short)]
+        query: Option<String>,
     },
     Show {
         key: String,
@@ -695,6 +706,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
                     open,
                     closed,
                     limit,
+                    query,
                 } => Request::ListIssues {
                     project,
                     filter: IssueFilter {
@@ -711,6 +723,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
                             None
                         },
                         limit,
+                        query,
                     },
                 },
                 IssueCmd::Show { key } => Request::GetIssue { key },
@@ -822,6 +835,15 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
         Noun::Audit(args) => audit_request(args)?,
         Noun::Webhook(cmd) => webhook_request(cmd),
         Noun::Health => Request::Health,
+        Noun::Search {
+            text,
+            project,
+            limit,
+        } => Request::Search {
+            text: text.join(" "),
+            project,
+            limit,
+        },
         Noun::Watch { .. } => return Err(Usage("watch is not a single request".into())),
     })
 }

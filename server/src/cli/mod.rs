@@ -56,6 +56,9 @@ pub enum Command {
         /// Rebuild the indexes and counters from the records.
         #[arg(long)]
         repair: bool,
+        /// Throw the search index away; the next start rebuilds it from the store.
+        #[arg(long)]
+        reindex: bool,
     },
     /// Rebuild a store from a backup into an empty data directory, verifying it first.
     Restore {
@@ -122,7 +125,11 @@ pub fn main() -> ExitCode {
                 ctl::backup(file, socket.unwrap_or_else(|| data.join("admin.sock"))).await
             }
             Command::Restore { file, data } => serve::restore(file, data).await,
-            Command::Doctor { data, repair } => serve::doctor(data, repair).await,
+            Command::Doctor {
+                data,
+                repair,
+                reindex,
+            } => serve::doctor(data, repair, reindex).await,
         }
     });
     // Let the blocking pool (store reads) wind down without waiting on idle threads.

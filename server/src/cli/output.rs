@@ -318,6 +318,7 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             ResponseBody::Deliveries(v) => json(o, v),
             ResponseBody::Health(v) => json(o, v),
             ResponseBody::Backups(v) => json(o, v),
+            ResponseBody::SearchHits(v) => json(o, v),
         }
         return;
     }

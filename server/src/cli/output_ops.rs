@@ -40,6 +40,22 @@ fn hook_rows(hooks: &[WebhookStatus]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The snippet with its matches in [brackets], for a plain terminal.
+fn marked(snippet: &str, highlights: &[(u32, u32)]) -> String {
+    let mut out = String::new();
+    for (i, c) in snippet.chars().enumerate() {
+        let i = i as u32;
+        if highlights.iter().any(|(s, _)| *s == i) {
+            out.push('[');
+        }
+        out.push(c);
+        if highlights.iter().any(|(_, e)| *e == i + 1) {
+            out.push(']');
+        }
+    }
+    out
+}
+
 pub fn print(o: &mut Output, body: ResponseBody) {
     match body {
         ResponseBody::UserSettings { user, settings } => o.say(format!(
@@ -140,6 +156,20 @@ pub fn print(o: &mut Output, body: ResponseBody) {
                     .collect(),
             );
         }
+        ResponseBody::SearchHits(hits) => table(
+            o,
+            &["ISSUE", "TITLE", "WHERE", "MATCH"],
+            hits.iter()
+                .map(|h| {
+                    vec![
+                        h.issue.key.clone(),
+                        h.issue.title.chars().take(40).collect(),
+                        h.field.clone(),
+                        marked(&h.snippet, &h.highlights),
+                    ]
+                })
+                .collect(),
+        ),
         other => o.say(format!("{other:?}")),
     }
 }

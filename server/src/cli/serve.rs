@@ -143,6 +143,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
     );
     let workers_task = tokio::spawn(workers.run(background.clone()));
+    let search_dir = config.data.join("search");
+    let index = tokio::task::spawn_blocking(move || crate::search::SearchIndex::open(&search_dir))
+        .await?
+        .context("cannot open the search index")?;
+    let index = Arc::new(index);
+    let _ = runtime.search.set(index.clone());
+    tokio::spawn(crate::search::run_indexer(
+        service.clone(),
+        index,
+        background.clone(),
+    ));
     tokio::spawn(sample_metrics(service.clone(), background.clone()));
     let server = ProtocolServer::new(service.clone(), config.socket());
 
@@ -313,7 +324,17 @@ pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
     }
 }
 
-pub async fn doctor(data: PathBuf, repair: bool) -> u8 {
+pub async fn doctor(data: PathBuf, repair: bool, reindex: bool) -> u8 {
+    if reindex {
+        let dir = data.join("search");
+        if dir.exists()
+            && let Err(err) = std::fs::remove_dir_all(&dir)
+        {
+            eprintln!("tack: cannot remove {}: {err}", dir.display());
+            return exit::REFUSED;
+        }
+        println!("search index removed; the next `tack serve` rebuilds it from the store");
+    }
     let store = data.join("store");
     let result =
         tokio::task::spawn_blocking(move || tack_data::doctor::doctor(&store, repair)).await;

@@ -27,6 +27,8 @@ pub struct Runtime {
     pub started: Instant,
     /// Whether webhooks may target private addresses (checked when one is created).
     pub allow_private_webhooks: bool,
+    /// The full-text index, once the server has opened it.
+    pub search: std::sync::OnceLock<Arc<crate::search::SearchIndex>>,
     store_open: AtomicBool,
 }
 
@@ -45,6 +47,7 @@ impl Runtime {
             backup,
             started: Instant::now(),
             allow_private_webhooks,
+            search: std::sync::OnceLock::new(),
             store_open: AtomicBool::new(true),
         }
     }

@@ -640,8 +640,21 @@ impl Service {
             .as_deref()
             .map(|l| validate::clean_line(l).to_lowercase());
         let limit = filter.limit.map_or(usize::MAX, |l| l as usize);
+        let query = match filter.query.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => Some(super::search::parse_query(text)?),
+            _ => None,
+        };
+        let facts = match &query {
+            Some(query) => Some(self.query_facts(caller, query, &candidates).await?),
+            None => None,
+        };
         let mut out = Vec::new();
         for (project, issue) in candidates {
+            if let (Some(query), Some(facts)) = (&query, &facts)
+                && !tack_protocol::query::matches(query, &issue, facts)
+            {
+                continue;
+            }
             if let Some(state) = &filter.state {
                 match project.state_named(state) {
                     Some(s) if s.id == issue.state => {}
@@ -664,9 +677,16 @@ impl Service {
                 continue;
             }
             out.push(issue);
-            if out.len() >= limit {
+            // A sorted query must see every match before it can keep the first few.
+            if out.len() >= limit && query.as_ref().is_none_or(|q| q.sort.is_empty()) {
                 break;
             }
+        }
+        if let (Some(query), Some(facts)) = (&query, &facts)
+            && !query.sort.is_empty()
+        {
+            tack_protocol::query::sort_issues(&mut out, &query.sort, facts);
+            out.truncate(limit);
         }
         Ok(ResponseBody::Issues(out))
     }

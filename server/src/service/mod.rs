@@ -14,6 +14,7 @@ mod jobs;
 mod keys;
 mod notifications;
 mod projects;
+mod search;
 mod tokens;
 mod totp;
 mod users;
@@ -468,6 +469,11 @@ impl Service {
             Health => self.health(caller).await,
             ListBackups => self.list_backups(caller),
             VerifyBackup { name } => self.verify_backup(caller, name).await,
+            Search {
+                text,
+                project,
+                limit,
+            } => self.search(caller, text, project, limit).await,
             Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
                 "request",
                 "subscriptions are handled by the connection; send Subscribe on a protocol connection",

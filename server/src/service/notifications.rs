@@ -12,7 +12,7 @@ use super::{Caller, Service};
 const INBOX_PAGE: usize = 200;
 
 /// `@handle` words in `text`.
-fn mention_handles(text: &str) -> Vec<String> {
+pub(crate) fn mention_handles(text: &str) -> Vec<String> {
     let mut handles = Vec::new();
     for word in text.split(|c: char| {
         c.is_whitespace() || matches!(c, ',' | '.' | ';' | ':' | '(' | ')' | '!' | '?')

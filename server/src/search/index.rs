@@ -1,0 +1,273 @@
+//! The full-text index: one tantivy document per issue (title, description and comments),
+//! derived from the store. The activity sequence it has caught up to is committed with it, so
+//! after a crash it resumes from there.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::PoisonError;
+
+use tack_protocol::{IssueId, ProjectId};
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery, TermSetQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TEXT, TantivyDocument, Value,
+};
+use tantivy::tokenizer::TokenStream;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
+
+/// Memory for the index writer's buffer.
+const WRITER_HEAP: usize = 50 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index: cannot open the directory: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    project: Field,
+    title: Field,
+    description: Field,
+    comments: Field,
+}
+
+/// What is indexed of one issue.
+pub struct IndexDoc {
+    pub id: IssueId,
+    pub project: ProjectId,
+    pub title: String,
+    pub description: String,
+    pub comments: String,
+}
+
+/// The stored text of a hit, for snippets.
+pub struct StoredText {
+    pub title: String,
+    pub description: String,
+    pub comments: String,
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let fields = Fields {
+        id: builder.add_u64_field("id", INDEXED | STORED | FAST),
+        project: builder.add_u64_field("project", INDEXED | FAST),
+        title: builder.add_text_field("title", TEXT | STORED),
+        description: builder.add_text_field("description", TEXT | STORED),
+        comments: builder.add_text_field("comments", TEXT | STORED),
+    };
+    (builder.build(), fields)
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it if it is missing. An index that cannot be read is
+    /// thrown away and rebuilt (it is derived from the store: nothing is lost).
+    pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let index = match Index::open_in_dir(dir) {
+            Ok(index) if index.schema() == schema => index,
+            Ok(_) | Err(_) if dir.join("meta.json").exists() => {
+                tracing::warn!(dir = %dir.display(), "the search index is unreadable or outdated; rebuilding it");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::create_in_dir(dir, schema)?
+            }
+            _ => Index::create_in_dir(dir, schema)?,
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer(WRITER_HEAP)?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    /// The activity sequence the committed index reflects.
+    pub fn watermark(&self) -> u64 {
+        self.index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Replaces the documents of `docs`, removes `deleted`, and commits with `watermark`.
+    pub fn apply(
+        &self,
+        docs: Vec<IndexDoc>,
+        deleted: &[IssueId],
+        watermark: u64,
+    ) -> Result<(), SearchError> {
+        let f = self.fields;
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in deleted {
+            writer.delete_term(Term::from_field_u64(f.id, *id));
+        }
+        for d in docs {
+            writer.delete_term(Term::from_field_u64(f.id, d.id));
+            writer.add_document(doc!(
+                f.id => d.id,
+                f.project => d.project,
+                f.title => d.title,
+                f.description => d.description,
+                f.comments => d.comments,
+            ))?;
+        }
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&watermark.to_string());
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Empties the index (a rebuild follows).
+    pub fn clear(&self) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        writer.delete_all_documents()?;
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload("0");
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The words of `text`, as the index tokenizes them.
+    pub fn words(&self, text: &str) -> Vec<String> {
+        let Ok(mut tokenizer) = self.index.tokenizer_for_field(self.fields.title) else {
+            return Vec::new();
+        };
+        let mut stream = tokenizer.token_stream(text);
+        let mut words = Vec::new();
+        while stream.advance() {
+            let word = stream.token().text.clone();
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+        words
+    }
+
+    fn word_query(&self, word: &str) -> Box<dyn Query> {
+        let f = self.fields;
+        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, boost) in [(f.title, 3.0), (f.description, 1.0), (f.comments, 1.0)] {
+            let term = Term::from_field_text(field, word);
+            any.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                    boost * 2.0,
+                )),
+            ));
+            // "crash" finds "crashes"; a typo still finds the word.
+            any.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                    boost,
+                )),
+            ));
+            if word.chars().count() >= 4 {
+                let distance = if word.chars().count() >= 8 { 2 } else { 1 };
+                any.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new(term, distance, true)),
+                        boost * 0.5,
+                    )),
+                ));
+            }
+        }
+        Box::new(BooleanQuery::new(any))
+    }
+
+    /// Issues matching every word of `text` in `projects`, best first.
+    pub fn search(
+        &self,
+        text: &str,
+        projects: &[ProjectId],
+        limit: usize,
+    ) -> Result<Vec<(IssueId, f32)>, SearchError> {
+        let words = self.words(text);
+        if words.is_empty() || projects.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let f = self.fields;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = words
+            .iter()
+            .map(|w| (Occur::Must, self.word_query(w)))
+            .collect();
+        // Never an issue of a project the caller cannot read.
+        must.push((
+            Occur::Must,
+            Box::new(TermSetQuery::new(
+                projects.iter().map(|p| Term::from_field_u64(f.project, *p)),
+            )),
+        ));
+        let query = BooleanQuery::new(must);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_u64()) {
+                out.push((id, score));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored text of an issue, for snippets.
+    pub fn stored(&self, id: IssueId) -> Result<Option<StoredText>, SearchError> {
+        let f = self.fields;
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(Term::from_field_u64(f.id, id), IndexRecordOption::Basic);
+        let Some((_, address)) = searcher
+            .search(&query, &TopDocs::with_limit(1))?
+            .first()
+            .copied()
+        else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(Some(StoredText {
+            title: text(f.title),
+            description: text(f.description),
+            comments: text(f.comments),
+        }))
+    }
+
+    pub fn documents(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}
