@@ -16,6 +16,8 @@ use crate::search::highlight::snippet;
 
 /// How much of the text a snippet shows.
 const SNIPPET_WIDTH: usize = 120;
+/// The console, where a query names people.
+const CONSOLE: UserId = 0;
 /// The most issues one text term of a query may match.
 const TEXT_MATCHES: usize = 200_000;
 
@@ -89,12 +91,14 @@ impl Service {
                 _ => false,
             })
         };
-        let users = self
+        let mut users = self
             .read(|s| s.users())
             .await?
             .into_iter()
             .map(|u| (u.handle.clone(), u.id))
             .collect::<HashMap<_, _>>();
+        // The console acts too (it writes comments); user ids start at 1.
+        users.insert("console".into(), CONSOLE);
         for term in &terms {
             if let Term::Match { key, values } = term
                 && matches!(
@@ -209,9 +213,10 @@ impl Service {
                 let mut said = description;
                 let mut by = Vec::new();
                 for comment in comments {
-                    if let tack_protocol::Actor::User(author) = comment.author {
-                        by.push(author);
-                    }
+                    by.push(match comment.author {
+                        tack_protocol::Actor::User(author) => author,
+                        tack_protocol::Actor::Console => CONSOLE,
+                    });
                     said.push('\n');
                     said.push_str(&comment.body);
                 }
