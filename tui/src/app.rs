@@ -145,6 +145,8 @@ pub(crate) enum Pending {
     ProfileChange,
     /// Shows the answer once (a new token's secret, an invite code).
     Reveal,
+    /// The issues a server-answered filter found.
+    FilterIds(String),
     /// A listing for a console tab.
     Admin(crate::admin::AdminTab),
     /// A change made on the console; on success the tab is listed again.

@@ -34,14 +34,20 @@ impl App {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => self.submit(prompt, text),
                 code => {
-                    edit(&mut text, code);
+                    if matches!(prompt, Prompt::Filter) && code == KeyCode::Tab {
+                        if let Some(first) = crate::filter::completions(&text, self).first() {
+                            text = crate::filter::complete(&text, first);
+                        }
+                    } else {
+                        edit(&mut text, code);
+                    }
+                    let mut out = Vec::new();
                     if matches!(prompt, Prompt::Filter) {
                         // The filter narrows the view as you type.
-                        self.filter.text = text.clone();
-                        self.clamp_cursors();
+                        out = self.set_filter(text.clone());
                     }
                     self.overlay = Some(Overlay::Input { prompt, text });
-                    Vec::new()
+                    out
                 }
             },
             Overlay::Pick {
@@ -136,12 +142,34 @@ impl App {
         }
     }
 
+    /// Applies a filter; a query only the server can answer is sent to it.
+    pub(crate) fn set_filter(&mut self, text: String) -> Vec<Command> {
+        self.filter.set(text);
+        self.clamp_cursors();
+        let Some(project) = self.board.as_ref().map(|b| b.project.key.clone()) else {
+            return Vec::new();
+        };
+        if !self.filter.wants_server() {
+            return Vec::new();
+        }
+        let query = self.filter.text.clone();
+        vec![self.send(
+            Pending::FilterIds(query.clone()),
+            Request::ListIssues {
+                project: Some(project),
+                filter: tack_protocol::IssueFilter {
+                    query: Some(query),
+                    limit: Some(5000),
+                    ..Default::default()
+                },
+            },
+        )]
+    }
+
     pub(crate) fn submit(&mut self, prompt: Prompt, text: String) -> Vec<Command> {
         let text = text.trim().to_string();
         if let Prompt::Filter = prompt {
-            self.filter.text = text;
-            self.clamp_cursors();
-            return Vec::new();
+            return self.set_filter(text);
         }
         if let Prompt::Due { issue, version } = prompt {
             return vec![self.send_due(issue, version, text)];

@@ -1,5 +1,7 @@
 //! What each screen does with an action: home, board, list and issue detail.
 
+use std::collections::HashMap;
+
 use tack_protocol::{Issue, Priority, Request, User};
 
 use crate::app::{App, Command, Overlay, Pane, Pending, Picker, Prompt, Screen, SortKey};
@@ -74,9 +76,8 @@ impl App {
         if self.filter.is_empty() {
             return true;
         }
-        let me = self.me.user.as_ref().map(|u| u.id);
         self.filter
-            .matches(issue, self.project_of(issue), me, &|id| self.handle_of(id))
+            .matches(issue, &crate::filter::AppFacts { app: self })
     }
 
     /// The issues of one board column that pass the filter, in rank order.
@@ -235,6 +236,19 @@ impl App {
             SortKey::Key => rows.sort_by_key(|i| i.number),
             SortKey::Updated => rows.sort_by_key(|i| std::cmp::Reverse(i.updated_at)),
             SortKey::Title => rows.sort_by_key(|i| i.title.to_lowercase()),
+        }
+        // A query's own sort wins over the list's.
+        let sorts = self.filter.sorts();
+        if !sorts.is_empty() {
+            let mut owned: Vec<Issue> = rows.iter().map(|i| (*i).clone()).collect();
+            tack_protocol::query::sort_issues(
+                &mut owned,
+                sorts,
+                &crate::filter::AppFacts { app: self },
+            );
+            let order: HashMap<u64, usize> =
+                owned.iter().enumerate().map(|(n, i)| (i.id, n)).collect();
+            rows.sort_by_key(|i| order.get(&i.id).copied().unwrap_or(usize::MAX));
         }
         rows
     }

@@ -249,7 +249,7 @@ fn every_screen_at_both_sizes() {
         );
         insta::assert_snapshot!(format!("list_{}x{}", size.0, size.1), list);
         key(&mut app, KeyCode::Char('/'));
-        for c in "#bug".chars() {
+        for c in "label:bug".chars() {
             key(&mut app, KeyCode::Char(c));
         }
         key(&mut app, KeyCode::Enter);
@@ -272,7 +272,7 @@ fn every_screen_at_both_sizes() {
         insta::assert_snapshot!(format!("palette_{}x{}", size.0, size.1), palette);
         key(&mut app, KeyCode::Esc);
         key(&mut app, KeyCode::Char('/'));
-        for _ in 0..4 {
+        for _ in 0.."label:bug".len() {
             key(&mut app, KeyCode::Backspace);
         }
         key(&mut app, KeyCode::Enter);
@@ -630,4 +630,45 @@ fn w_watches_the_open_issue_and_e_asks_for_an_email_first() {
         "{}",
         render(&app)
     );
+}
+
+#[test]
+fn the_query_bar_completes_marks_mistakes_and_sorts() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(size, ColorSupport::TrueColor);
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('v'));
+        key(&mut app, KeyCode::Char('/'));
+        for c in "is:open prio".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Tab);
+        for c in ">=med".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Tab);
+        assert_eq!(app.filter.text, "is:open priority:>=medium");
+        for c in " asignee:bob".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        let marked = render(&app);
+        assert!(marked.contains("you mean 'assignee'"), "{marked}");
+        insta::assert_snapshot!(format!("query_bar_error_{}x{}", size.0, size.1), marked);
+        for _ in 0..12 {
+            key(&mut app, KeyCode::Backspace);
+        }
+        for c in " sort:priority-asc".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        let list = render(&app);
+        let medium = list.find("Board columns collapse").unwrap();
+        let high = list.find("Crash on resize").unwrap();
+        assert!(medium < high, "sorted by priority, lowest first:\n{list}");
+        assert!(
+            !list.contains("Inbox shows mentions"),
+            "low priority is filtered out"
+        );
+    }
 }

@@ -317,7 +317,7 @@ fn value(key: Key, text: &str, column: usize) -> Result<Value, ParseError> {
 fn unknown_key(word: &str, column: usize) -> ParseError {
     ParseError {
         column,
-        message: format!("unknown key '{word}' (to search for text with a colon, quote it)"),
+        message: format!("unknown key '{word}' (quote text that has a colon)"),
         suggestion: closest(word, KEYS.iter().map(|(n, _)| *n)),
     }
 }

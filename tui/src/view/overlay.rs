@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph};
+use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::{centered, panel};
 use crate::app::{App, Overlay, Prompt};
@@ -86,7 +86,9 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 Prompt::Due { issue, .. } => {
                     format!("Due date of {issue} · YYYY-MM-DD, empty clears")
                 }
-                Prompt::Filter => "Filter · words, @who, #label, p:high, s:todo".to_string(),
+                Prompt::Filter => {
+                    "Filter · is:open label:bug assignee:@me priority:>=high sort:due".to_string()
+                }
                 Prompt::NewIssue { project, state } => match state {
                     Some(state) => format!("New issue in {} · {}", plain(project), plain(state)),
                     None => format!("New issue in {}", plain(project)),
@@ -94,14 +96,57 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 Prompt::Title { issue, .. } => format!("Title of {issue}"),
                 Prompt::Admin(prompt) => super::admin::prompt_title(prompt),
             };
-            let rect = centered(area, 70, 5);
+            let filtering = matches!(prompt, Prompt::Filter);
+            let rect = centered(area, 70, if filtering { 6 } else { 5 });
             frame.render_widget(Clear, rect);
             let shown = line(text, rect.width.saturating_sub(5) as usize);
-            let lines = vec![
-                Line::from(vec![Span::raw(shown), Span::styled("▏", t.accent())]),
-                Line::from(Span::styled("enter saves · esc cancels", t.dim())),
-            ];
-            frame.render_widget(Paragraph::new(lines).block(panel(app, title, true)), rect);
+            let mut input = vec![Span::raw(shown.clone()), Span::styled("▏", t.accent())];
+            let mut hint = Line::from(Span::styled("enter saves · esc cancels", t.dim()));
+            let mut more = None;
+            if filtering {
+                match app.filter.error() {
+                    Some(error) => {
+                        // What cannot be read is marked from the column of the mistake on.
+                        let at = error.column.saturating_sub(1).min(shown.chars().count());
+                        let (good, bad): (String, String) = (
+                            shown.chars().take(at).collect(),
+                            shown.chars().skip(at).collect(),
+                        );
+                        input = vec![
+                            Span::raw(good),
+                            Span::styled(
+                                bad,
+                                t.error().add_modifier(ratatui::style::Modifier::UNDERLINED),
+                            ),
+                            Span::styled("▏", t.accent()),
+                        ];
+                        hint = Line::from(Span::styled(error.to_string(), t.error()));
+                    }
+                    None => {
+                        let options = crate::filter::completions(text, app);
+                        if !options.is_empty() {
+                            let shown: Vec<String> =
+                                options.iter().take(6).map(|o| plain(o)).collect();
+                            more = Some(Line::from(Span::styled(
+                                format!("tab: {}", shown.join("  ")),
+                                t.dim(),
+                            )));
+                        }
+                        hint = Line::from(Span::styled(
+                            "enter keeps it · esc cancels · tab completes",
+                            t.dim(),
+                        ));
+                    }
+                }
+            }
+            let mut lines = vec![Line::from(input), hint];
+            lines.extend(more);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(panel(app, title, true)),
+                rect,
+            );
         }
         Overlay::TotpEnrol { uri, secret, code } => {
             use qrcode::render::unicode::Dense1x2;
