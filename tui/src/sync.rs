@@ -84,11 +84,11 @@ impl App {
                 });
                 return self.admin_load();
             }
-            (Some(Pending::FilterIds(text)), ResponseBody::Issues(issues)) => {
-                if self.filter.text == text {
-                    self.filter.server = Some((text, issues.into_iter().map(|i| i.id).collect()));
-                    self.clamp_cursors();
-                }
+            (Some(Pending::FilterIds(text)), ResponseBody::Issues(issues))
+                if self.filter.text == text =>
+            {
+                self.filter.server = Some((text, issues.into_iter().map(|i| i.id).collect()));
+                self.clamp_cursors();
             }
             (Some(Pending::Admin(tab)), body) => {
                 self.admin.take(tab, body);
