@@ -24,6 +24,7 @@ pub struct Counters {
     pub next_job: u64,
     pub next_webhook: u64,
     pub next_delivery: u64,
+    pub next_view: u64,
     pub last_seq: u64,
 }
 
@@ -51,6 +52,7 @@ impl Tx<'_> {
             trees::NEXT_DELIVERY,
             &c.next_delivery.to_be_bytes(),
         )?;
+        self.put_raw(T::Meta, trees::NEXT_VIEW, &c.next_view.to_be_bytes())?;
         self.put_raw(T::Meta, trees::LAST_SEQ, &c.last_seq.to_be_bytes())
     }
 
@@ -586,6 +588,19 @@ pub fn apply(
             tx.delete_user(c, write, *id, *reassign_to)?
         }
         Op::Remind { issue, due } => tx.remind(c, write, *issue, due)?,
+        Op::PutView(view) => {
+            let mut view = view.clone();
+            if view.id == 0 {
+                view.id = c.next_view;
+                c.next_view += 1;
+            }
+            tx.put(T::Views, &keys::id(view.id), &view)?;
+            Vec::new()
+        }
+        Op::DeleteView { id } => {
+            tx.del(T::Views, &keys::id(*id))?;
+            Vec::new()
+        }
         Op::DeleteComment { id } => {
             let comment: Comment = tx
                 .get(T::Comments, &keys::id(*id))?

@@ -83,6 +83,11 @@ fn counters(trees: &Trees) -> Result<Vec<Counter>, StoreError> {
             hooks.iter().map(|h| h.hook.id).max().unwrap_or(0) + 1,
         ),
         (
+            trees::NEXT_VIEW,
+            meta_u64(trees, trees::NEXT_VIEW)?,
+            max_id(T::Views)? + 1,
+        ),
+        (
             trees::LAST_SEQ,
             meta_u64(trees, trees::LAST_SEQ)?,
             max_id(T::Activity)?,

@@ -202,6 +202,11 @@ pub enum Op {
         issue: IssueId,
         due: String,
     },
+    /// A saved view with id 0 is new. Not logged.
+    PutView(tack_protocol::SavedView),
+    DeleteView {
+        id: u64,
+    },
 }
 
 /// What became of one run of a job.

@@ -23,6 +23,7 @@ pub trait OpsStore {
     fn deliveries(&self, hook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError>;
     fn user_settings(&self, user: UserId) -> Result<UserSettings, StoreError>;
     fn all_keys(&self) -> Result<Vec<SshKey>, StoreError>;
+    fn views(&self) -> Result<Vec<tack_protocol::SavedView>, StoreError>;
     /// Activity entries before `before` (a sequence; all when `None`), newest first.
     fn activity_before(
         &self,
@@ -106,6 +107,10 @@ impl OpsStore for SledStore {
 
     fn all_keys(&self) -> Result<Vec<SshKey>, StoreError> {
         self.all(T::Keys)
+    }
+
+    fn views(&self) -> Result<Vec<tack_protocol::SavedView>, StoreError> {
+        self.all(T::Views)
     }
 
     fn activity_before(

@@ -77,6 +77,7 @@ impl SledStore {
             next_job: meta_u64(&trees, trees::NEXT_JOB, 1)?,
             next_webhook: meta_u64(&trees, trees::NEXT_WEBHOOK, 1)?,
             next_delivery: meta_u64(&trees, trees::NEXT_DELIVERY, 1)?,
+            next_view: meta_u64(&trees, trees::NEXT_VIEW, 1)?,
             last_seq: meta_u64(&trees, trees::LAST_SEQ, 0)?,
         };
         let writer = Writer::start(db.clone(), trees.clone(), counters, config.group_commit)?;

@@ -31,9 +31,10 @@ pub enum T {
     Deliveries,
     UserSettings,
     Dedupe,
+    Views,
 }
 
-pub const TREE_NAMES: [&str; 28] = [
+pub const TREE_NAMES: [&str; 29] = [
     "meta",
     "users",
     "users_by_handle",
@@ -62,6 +63,7 @@ pub const TREE_NAMES: [&str; 28] = [
     "deliveries",
     "user_settings",
     "dedupe",
+    "views",
 ];
 
 pub struct Trees {
@@ -95,4 +97,5 @@ pub const NEXT_COMMENT: &[u8] = b"next_id/comments";
 pub const NEXT_JOB: &[u8] = b"next_id/jobs";
 pub const NEXT_WEBHOOK: &[u8] = b"next_id/webhooks";
 pub const NEXT_DELIVERY: &[u8] = b"next_id/deliveries";
+pub const NEXT_VIEW: &[u8] = b"next_id/views";
 pub const LAST_SEQ: &[u8] = b"last_seq";

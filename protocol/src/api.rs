@@ -358,6 +358,26 @@ pub enum Request {
         project: Option<String>,
         limit: u32,
     },
+
+    /// Saves (or replaces, by name) a view of the caller's, optionally shared with a project.
+    SaveView {
+        name: String,
+        project: Option<String>,
+        query: String,
+        layout: Layout,
+        shared: bool,
+    },
+    /// The caller's views and the shared views of projects they can read.
+    ListViews {
+        project: Option<String>,
+    },
+    /// A view and the issues it shows now.
+    ShowView {
+        name: String,
+    },
+    DeleteView {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -426,6 +446,11 @@ pub enum ResponseBody {
     Health(Health),
     Backups(Backups),
     SearchHits(Vec<SearchHit>),
+    Views(Vec<SavedView>),
+    View {
+        view: SavedView,
+        issues: Vec<Issue>,
+    },
 }
 
 /// One search result: the issue, how well it matched, and where.

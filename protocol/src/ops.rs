@@ -297,3 +297,46 @@ pub const WEBHOOK_EVENTS: [&str; 10] = [
     "project.member_changed",
     "project.states_changed",
 ];
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case", ascii_case_insensitive)]
+pub enum Layout {
+    #[default]
+    List,
+    Board,
+}
+
+/// A saved query: personal, or shared with a project's members.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct SavedView {
+    pub id: u64,
+    pub name: String,
+    /// Who saved it (0: the console).
+    pub owner: UserId,
+    /// The project it looks at; `None` looks across every project the viewer can read.
+    pub project: Option<ProjectId>,
+    pub project_key: Option<String>,
+    /// Seen by every member of the project, not only its owner.
+    pub shared: bool,
+    /// In the query language, sorts included.
+    pub query: String,
+    pub layout: Layout,
+    pub created_at: Timestamp,
+}

@@ -168,3 +168,101 @@ fn the_index_catches_up_after_kill_9_and_after_a_reindex() {
         server.ok(&["search", "number7"]).contains("TACK-8")
     });
 }
+
+#[test]
+fn saved_views_are_personal_or_shared_and_show_what_their_query_finds() {
+    let server = TestServer::start(BIN);
+    let token_of = |handle: &str| {
+        server.ok(&["user", "create", handle]);
+        server.ok(&["project", "member", "TACK", handle, "member"]);
+        server
+            .ok(&["token", "create", "--name", "t", "--user", handle])
+            .split_whitespace()
+            .find(|w| w.starts_with("tack_"))
+            .unwrap()
+            .to_string()
+    };
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    let alice = token_of("alice");
+    let bob = token_of("bob");
+    server.ok(&[
+        "issue",
+        "create",
+        "TACK",
+        "Crash on resize",
+        "--label",
+        "bug",
+        "--priority",
+        "high",
+    ]);
+    server.ok(&["issue", "create", "TACK", "Typo in help", "--label", "bug"]);
+    server.ok(&["issue", "create", "TACK", "New theme"]);
+    let ok = |token: &str, args: &[&str]| {
+        let out = server.ctl_token(token, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    ok(
+        &alice,
+        &[
+            "view",
+            "save",
+            "Bugs",
+            "--project",
+            "TACK",
+            "-q",
+            "label:bug sort:priority-desc",
+            "--layout",
+            "board",
+            "--shared",
+        ],
+    );
+    ok(
+        &alice,
+        &["view", "save", "Mine", "-q", "assignee:@me is:open"],
+    );
+    let shown = ok(&bob, &["--json", "view", "show", "bugs"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let keys: Vec<&str> = shown["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["TACK-1", "TACK-2"],
+        "a shared view, its query and its sort"
+    );
+    let bobs = ok(&bob, &["view", "list"]);
+    assert!(
+        bobs.contains("Bugs") && !bobs.contains("Mine"),
+        "personal views stay personal: {bobs}"
+    );
+    // Saving the same name replaces it; bad input is refused with the reason.
+    ok(&alice, &["view", "save", "Mine", "-q", "assignee:@me"]);
+    assert_eq!(ok(&alice, &["view", "list"]).matches("Mine").count(), 1);
+    let out = server.ctl_token(&alice, &["view", "save", "Broken", "-q", "prioirty:high"]);
+    assert!(
+        stderr(&out).contains("did you mean 'priority'"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.ctl_token(
+        &alice,
+        &["view", "save", "Wide", "-q", "is:open", "--shared"],
+    );
+    assert!(
+        stderr(&out).contains("belongs to a project"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.ctl_token(&bob, &["view", "delete", "Bugs"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "only its author or a project owner deletes it"
+    );
+    ok(&alice, &["view", "delete", "Bugs"]);
+    assert!(!ok(&bob, &["view", "list"]).contains("Bugs"));
+}

@@ -120,6 +120,7 @@ pub(crate) fn step(selected: usize, len: usize, code: KeyCode) -> usize {
 pub enum Pane {
     Issues,
     Projects,
+    Views,
 }
 
 /// What an answer is for.
@@ -147,6 +148,9 @@ pub(crate) enum Pending {
     Reveal,
     /// The issues a server-answered filter found.
     FilterIds(String),
+    Views,
+    /// A cross-project view's issues, shown on the home screen.
+    ViewIssues(String),
     /// A listing for a console tab.
     Admin(crate::admin::AdminTab),
     /// A change made on the console; on success the tab is listed again.
@@ -182,6 +186,8 @@ pub enum Prompt {
         version: u64,
     },
     Admin(crate::admin::AdminPrompt),
+    /// A name for the filter in view (ending in `shared` shares it with the project).
+    SaveView,
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +290,10 @@ pub struct App {
     pub projects: Vec<Project>,
     pub users: HashMap<u64, User>,
     pub my_issues: Vec<Issue>,
+    /// Saved views: the viewer's own, then shared ones.
+    pub views: Vec<tack_protocol::SavedView>,
+    /// The cross-project view the home list shows instead of your issues.
+    pub home_view: Option<String>,
     pub pane: Pane,
     pub home_row: usize,
     pub board: Option<BoardState>,
@@ -318,6 +328,8 @@ impl App {
             projects: Vec::new(),
             users: HashMap::new(),
             my_issues: Vec::new(),
+            views: Vec::new(),
+            home_view: None,
             pane: Pane::Issues,
             home_row: 0,
             board: None,
@@ -347,6 +359,7 @@ impl App {
             ),
             self.send(Pending::Users, Request::ListUsers),
             self.my_issues_request(),
+            self.send(Pending::Views, Request::ListViews { project: None }),
         ];
         out.extend(self.inbox_request());
         let token = self.token();
@@ -512,6 +525,9 @@ impl App {
             Action::GoHome => {
                 self.history.clear();
                 self.screen = Screen::Home;
+                if self.home_view.take().is_some() {
+                    return vec![self.my_issues_request()];
+                }
                 Vec::new()
             }
             Action::Refresh if self.screen == Screen::Admin => self.admin_load(),
@@ -618,6 +634,34 @@ impl App {
                 })
             }
             None => self.toast("no project to create an issue in; create one first", true),
+        }
+    }
+
+    /// Opens a saved view: a project's board or list with the view's query as its filter, or
+    /// (across projects) its issues in the home list.
+    pub(crate) fn open_view(&mut self, view: tack_protocol::SavedView) -> Vec<Command> {
+        let project = view
+            .project
+            .and_then(|id| self.projects.iter().find(|p| p.id == id).cloned());
+        match project {
+            Some(project) => {
+                let mut out = self.open_board(project);
+                out.extend(self.set_filter(view.query.clone()));
+                if view.layout == tack_protocol::Layout::List {
+                    self.screen = Screen::List;
+                }
+                self.toast(format!("view {}: {}", view.name, view.query), false);
+                out
+            }
+            None => {
+                self.home_view = Some(view.name.clone());
+                self.pane = Pane::Issues;
+                self.home_row = 0;
+                vec![self.send(
+                    Pending::ViewIssues(view.name.clone()),
+                    Request::ShowView { name: view.name },
+                )]
+            }
         }
     }
 

@@ -63,6 +63,7 @@ pub enum Action {
     Watch,
     Unwatch,
     EmailMode,
+    SaveView,
 }
 
 pub struct Binding {
@@ -129,7 +130,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(H, &[Char('c')], "c", Action::Create, "create an issue", Some("new")),
     bind(L, &[Char('c')], "c", Action::Create, "create an issue", Some("new")),
     bind(D, &[Char('c')], "c", Action::Create, "create an issue in this project", None),
-    bind(H, &[Tab, Left, Right, Char('h'), Char('l')], "tab", Action::SwitchPane, "switch between issues and projects", Some("switch")),
+    bind(H, &[Tab, Left, Right, Char('h'), Char('l')], "tab", Action::SwitchPane, "switch between issues, projects and views", Some("switch")),
     bind(B, &[Left, Char('h')], "←/h", Action::Left, "previous column", None),
     bind(B, &[Right, Char('l')], "→/l", Action::Right, "next column", None),
     bind(B, &[Enter], "enter", Action::Open, "open the card", Some("open")),
@@ -140,6 +141,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(B, &[Char('c')], "c", Action::Create, "create an issue in this column", Some("new")),
     bind(B, &[Char('/')], "/", Action::Filter, "filter: a query (is:open label:bug assignee:@me sort:due)", Some("filter")),
     bind(B, &[Char('v')], "v", Action::ToggleView, "show the issues as a list", None),
+    bind(B, &[Char('S')], "S", Action::SaveView, "save the filter as a view (on the home screen)", None),
+    bind(L, &[Char('S')], "S", Action::SaveView, "save the filter as a view (on the home screen)", None),
     bind(L, &[Enter], "enter", Action::Open, "open the issue", Some("open")),
     bind(L, &[Char('o')], "o", Action::Sort, "sort by the next column", Some("sort")),
     bind(L, &[Char(' ')], "space", Action::Select, "select for a bulk change", Some("select")),

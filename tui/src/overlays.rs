@@ -182,6 +182,28 @@ impl App {
         }
         match prompt {
             Prompt::Filter | Prompt::Due { .. } | Prompt::Admin(_) => Vec::new(),
+            Prompt::SaveView => {
+                let (name, shared) = match text.strip_suffix(" shared") {
+                    Some(name) => (name.trim().to_string(), true),
+                    None => (text, false),
+                };
+                let layout = if self.screen == crate::app::Screen::List {
+                    tack_protocol::Layout::List
+                } else {
+                    tack_protocol::Layout::Board
+                };
+                let project = self.board.as_ref().map(|b| b.project.key.clone());
+                vec![self.send(
+                    Pending::Views,
+                    Request::SaveView {
+                        name,
+                        project,
+                        query: self.filter.text.clone(),
+                        layout,
+                        shared,
+                    },
+                )]
+            }
             Prompt::Labels { issues } => {
                 let (remove, add): (Vec<String>, Vec<String>) = text
                     .split_whitespace()

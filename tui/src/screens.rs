@@ -17,6 +17,17 @@ impl App {
                 });
                 Vec::new()
             }
+            (Screen::Board | Screen::List, Action::SaveView) => {
+                if self.filter.is_empty() {
+                    self.toast("type a filter with / first; a view saves it", true);
+                } else {
+                    self.overlay = Some(Overlay::Input {
+                        prompt: Prompt::SaveView,
+                        text: String::new(),
+                    });
+                }
+                Vec::new()
+            }
             (Screen::Board, Action::ToggleView) => {
                 self.screen = Screen::List;
                 Vec::new()
@@ -43,15 +54,16 @@ impl App {
         let len = match self.pane {
             Pane::Issues => self.my_issues.len(),
             Pane::Projects => self.projects.len(),
+            Pane::Views => self.views.len(),
         };
         match action {
             Action::Up => self.home_row = self.home_row.saturating_sub(1),
             Action::Down => self.home_row = (self.home_row + 1).min(len.saturating_sub(1)),
             Action::SwitchPane => {
-                self.pane = if self.pane == Pane::Issues {
-                    Pane::Projects
-                } else {
-                    Pane::Issues
+                self.pane = match self.pane {
+                    Pane::Issues => Pane::Projects,
+                    Pane::Projects if !self.views.is_empty() => Pane::Views,
+                    _ => Pane::Issues,
                 };
                 self.home_row = 0;
             }
@@ -64,6 +76,11 @@ impl App {
                 Pane::Projects => {
                     if let Some(project) = self.projects.get(self.home_row).cloned() {
                         return self.open_board(project);
+                    }
+                }
+                Pane::Views => {
+                    if let Some(view) = self.views.get(self.home_row).cloned() {
+                        return self.open_view(view);
                     }
                 }
             },

@@ -90,6 +90,26 @@ impl App {
                 self.filter.server = Some((text, issues.into_iter().map(|i| i.id).collect()));
                 self.clamp_cursors();
             }
+            (Some(Pending::Views), ResponseBody::Views(views)) => {
+                // A save answers with the one view saved: list them all again.
+                if views.len() == 1 && self.views.iter().all(|v| v.id != views[0].id) {
+                    self.toast(
+                        format!("view {} saved: find it on the home screen", views[0].name),
+                        false,
+                    );
+                    return vec![self.send(
+                        Pending::Views,
+                        tack_protocol::Request::ListViews { project: None },
+                    )];
+                }
+                self.views = views;
+            }
+            (Some(Pending::ViewIssues(name)), ResponseBody::View { issues, .. })
+                if self.home_view.as_deref() == Some(name.as_str()) =>
+            {
+                self.my_issues = issues;
+                self.clamp_cursors();
+            }
             (Some(Pending::Admin(tab)), body) => {
                 self.admin.take(tab, body);
             }

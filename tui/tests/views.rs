@@ -147,6 +147,14 @@ fn reply(request: &Request) -> Option<ResponseBody> {
         }]),
         Request::ListTokens { .. } => ResponseBody::Tokens(vec![ApiToken { id: "0123456789abcdef".into(), user: 1, name: "ci".into(), created_at: 0, last_used_at: None, revoked: false }]),
         Request::TotpStatus => ResponseBody::Totp { enabled: false },
+        Request::ListViews { .. } => ResponseBody::Views(vec![
+            SavedView { id: 1, name: "Bugs".into(), owner: 1, project: Some(1), project_key: Some("TACK".into()), shared: false, query: "label:bug".into(), layout: Layout::Board, created_at: 0 },
+            SavedView { id: 2, name: "Urgent anywhere".into(), owner: 2, project: None, project_key: None, shared: true, query: "priority:urgent".into(), layout: Layout::List, created_at: 0 },
+        ]),
+        Request::ShowView { .. } => ResponseBody::View {
+            view: SavedView { id: 2, name: "Urgent anywhere".into(), owner: 2, project: None, project_key: None, shared: true, query: "priority:urgent".into(), layout: Layout::List, created_at: 0 },
+            issues: vec![issues().remove(3)],
+        },
         Request::IssueActivity { .. } => ResponseBody::Activity(vec![Activity {
             seq: 4,
             at: 0,
@@ -670,5 +678,45 @@ fn the_query_bar_completes_marks_mistakes_and_sorts() {
             !list.contains("Inbox shows mentions"),
             "low priority is filtered out"
         );
+    }
+}
+
+#[test]
+fn saved_views_are_pinned_at_home_and_open_with_their_query() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(size, ColorSupport::TrueColor);
+        let home = render(&app);
+        assert!(
+            home.contains("Views · 2") && home.contains("Bugs"),
+            "{home}"
+        );
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Enter);
+        let board = render(&app);
+        assert!(board.contains("/ label:bug"), "{board}");
+        assert!(
+            board.contains("Crash on resize") && !board.contains("Inbox shows mentions"),
+            "{board}"
+        );
+        key(&mut app, KeyCode::Char('S'));
+        let sent = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Char('x')))));
+        assert!(sent.is_empty());
+        let sent = app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter))));
+        assert!(
+            sent.iter().any(|c| matches!(c, tack_tui::Command::Send { request: Request::SaveView { name, query, layout: Layout::Board, shared: false, .. }, .. } if name == "x" && query == "label:bug")),
+            "{sent:?}"
+        );
+        // A view across projects fills the home list.
+        // Home again, still on the views.
+        key(&mut app, KeyCode::Char('g'));
+        key(&mut app, KeyCode::Down);
+        key(&mut app, KeyCode::Enter);
+        let home = render(&app);
+        assert!(
+            home.contains("View Urgent anywhere · 1") && home.contains("Invite codes"),
+            "{home}"
+        );
+        insta::assert_snapshot!(format!("home_view_{}x{}", size.0, size.1), home);
     }
 }

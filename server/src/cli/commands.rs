@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::commands_ops::{
-    AuditArgs, BackupCmd, JobCmd, SessionCmd, WebhookCmd, audit_request, backup_request,
-    job_request, session_request, webhook_request,
+    AuditArgs, BackupCmd, JobCmd, SessionCmd, ViewCmd, WebhookCmd, audit_request, backup_request,
+    job_request, session_request, view_request, webhook_request,
 };
 use tack_protocol::{
     IssueFilter, IssuePatch, NewIssue, Priority, ProjectRole, Request, ServerRole, StateCategory,
@@ -53,6 +53,9 @@ pub enum Noun {
     Webhook(WebhookCmd),
     /// Version, uptime, store size, sessions, requests, errors and the job queue.
     Health,
+    /// Saved views: named queries, personal or shared with a project.
+    #[command(subcommand)]
+    View(ViewCmd),
     /// Full-text search over titles, descriptions and comments, best match first.
     Search {
         text: Vec<String>,
@@ -835,6 +838,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
         Noun::Audit(args) => audit_request(args)?,
         Noun::Webhook(cmd) => webhook_request(cmd),
         Noun::Health => Request::Health,
+        Noun::View(cmd) => view_request(cmd),
         Noun::Search {
             text,
             project,

@@ -92,6 +92,57 @@ pub enum WebhookCmd {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ViewCmd {
+    /// Save a query under a name (saving the same name again replaces it).
+    Save {
+        name: String,
+        #[arg(long, short)]
+        query: String,
+        /// The project it looks at; without it, every project you can read.
+        #[arg(long)]
+        project: Option<String>,
+        /// list or board.
+        #[arg(long, default_value = "list")]
+        layout: tack_protocol::Layout,
+        /// Let every member of the project see it.
+        #[arg(long)]
+        shared: bool,
+    },
+    List {
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// The issues the view shows now.
+    Show {
+        name: String,
+    },
+    Delete {
+        name: String,
+    },
+}
+
+pub fn view_request(cmd: ViewCmd) -> Request {
+    match cmd {
+        ViewCmd::Save {
+            name,
+            query,
+            project,
+            layout,
+            shared,
+        } => Request::SaveView {
+            name,
+            project,
+            query,
+            layout,
+            shared,
+        },
+        ViewCmd::List { project } => Request::ListViews { project },
+        ViewCmd::Show { name } => Request::ShowView { name },
+        ViewCmd::Delete { name } => Request::DeleteView { name },
+    }
+}
+
 fn day_ms(value: &str, end_of_day: bool) -> Result<i64, Usage> {
     let date = chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
         .map_err(|_| Usage(format!("'{value}' is not a date; write YYYY-MM-DD")))?;

@@ -272,6 +272,26 @@ fn activity_rows(entries: &[Activity], names: &Names) -> Vec<Vec<String>> {
         .collect()
 }
 
+fn issue_table(o: &mut Output, issues: &[Issue], names: &Names) {
+    table(
+        o,
+        &["KEY", "STATE", "PRIORITY", "ASSIGNEES", "LABELS", "TITLE"],
+        issues
+            .iter()
+            .map(|i| {
+                vec![
+                    i.key.clone(),
+                    names.state(i),
+                    i.priority.to_string(),
+                    names.assignees(i),
+                    i.labels.join(","),
+                    i.title.clone(),
+                ]
+            })
+            .collect(),
+    )
+}
+
 pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
     if o.json {
         match &body {
@@ -319,12 +339,16 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             ResponseBody::Health(v) => json(o, v),
             ResponseBody::Backups(v) => json(o, v),
             ResponseBody::SearchHits(v) => json(o, v),
+            ResponseBody::Views(v) => json(o, v),
+            ResponseBody::View { view, issues } => {
+                json(o, &serde_json::json!({ "view": view, "issues": issues }))
+            }
         }
         return;
     }
     let issues: Vec<Issue> = match &body {
         ResponseBody::Issue(issue) => vec![issue.clone()],
-        ResponseBody::Issues(issues) => issues.clone(),
+        ResponseBody::Issues(issues) | ResponseBody::View { issues, .. } => issues.clone(),
         _ => Vec::new(),
     };
     let names = Names::load(client, &issues).await;
@@ -462,23 +486,18 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
                 .collect(),
         ),
         ResponseBody::Issue(issue) => print_issue(o, &issue, &names),
-        ResponseBody::Issues(issues) => table(
-            o,
-            &["KEY", "STATE", "PRIORITY", "ASSIGNEES", "LABELS", "TITLE"],
-            issues
-                .iter()
-                .map(|i| {
-                    vec![
-                        i.key.clone(),
-                        names.state(i),
-                        i.priority.to_string(),
-                        names.assignees(i),
-                        i.labels.join(","),
-                        i.title.clone(),
-                    ]
-                })
-                .collect(),
-        ),
+        ResponseBody::Issues(issues) => issue_table(o, &issues, &names),
+        ResponseBody::View { view, issues } => {
+            outln!(
+                o,
+                "{} ({}, {}): {}",
+                view.name,
+                view.project_key.as_deref().unwrap_or("every project"),
+                view.layout,
+                view.query
+            );
+            issue_table(o, &issues, &names);
+        }
         ResponseBody::Comment(comment) => outln!(
             o,
             "comment #{} added by {}",

@@ -170,6 +170,22 @@ pub fn print(o: &mut Output, body: ResponseBody) {
                 })
                 .collect(),
         ),
+        ResponseBody::Views(views) => table(
+            o,
+            &["NAME", "PROJECT", "LAYOUT", "SHARED", "QUERY"],
+            views
+                .iter()
+                .map(|v| {
+                    vec![
+                        v.name.clone(),
+                        v.project_key.clone().unwrap_or_else(|| "(all)".into()),
+                        v.layout.to_string(),
+                        if v.shared { "yes" } else { "" }.into(),
+                        v.query.clone(),
+                    ]
+                })
+                .collect(),
+        ),
         other => o.say(format!("{other:?}")),
     }
 }

@@ -19,6 +19,7 @@ mod tokens;
 mod totp;
 mod users;
 pub mod validate;
+mod views;
 mod webhooks;
 
 use std::sync::Arc;
@@ -474,6 +475,19 @@ impl Service {
                 project,
                 limit,
             } => self.search(caller, text, project, limit).await,
+            SaveView {
+                name,
+                project,
+                query,
+                layout,
+                shared,
+            } => {
+                self.save_view(caller, name, project, query, layout, shared)
+                    .await
+            }
+            ListViews { project } => self.list_views(caller, project).await,
+            ShowView { name } => self.show_view(caller, name).await,
+            DeleteView { name } => self.delete_view(caller, name).await,
             Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
                 "request",
                 "subscriptions are handled by the connection; send Subscribe on a protocol connection",

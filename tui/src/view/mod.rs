@@ -185,12 +185,16 @@ fn draw_home(app: &App, frame: &mut Frame, area: Rect) {
     let empty_issues = issues.is_empty();
     let focused = app.pane == Pane::Issues;
     let mut state = ListState::default().with_selected(focused.then_some(app.home_row));
+    let title = match &app.home_view {
+        Some(view) => format!(
+            "View {} · {} · g for your issues",
+            line(view, 30),
+            app.my_issues.len()
+        ),
+        None => format!("My open issues · {}", app.my_issues.len()),
+    };
     let list = List::new(issues)
-        .block(panel(
-            app,
-            format!("My open issues · {}", app.my_issues.len()),
-            focused,
-        ))
+        .block(panel(app, title, focused))
         .highlight_style(t.selected());
     frame.render_stateful_widget(list, left, &mut state);
     record_rows(
@@ -229,6 +233,40 @@ fn draw_home(app: &App, frame: &mut Frame, area: Rect) {
             ]))
         })
         .collect();
+    // Saved views are pinned under the projects.
+    let (right, views_area) = if app.views.is_empty() {
+        (right, None)
+    } else {
+        let rows = (app.views.len() as u16 + 2).min(right.height / 2);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(rows)]).areas(right);
+        (top, Some(bottom))
+    };
+    if let Some(area) = views_area {
+        let me = app.me.user.as_ref().map_or(0, |u| u.id);
+        let views: Vec<ListItem> = app
+            .views
+            .iter()
+            .map(|v| {
+                let whose = match (&v.project_key, v.owner == me) {
+                    (Some(key), true) => key.clone(),
+                    (Some(key), false) => format!("{key} · shared"),
+                    (None, _) => "all".into(),
+                };
+                ListItem::new(Line::from(vec![
+                    Span::styled(" ★ ", t.accent()),
+                    Span::raw(line(&v.name, area.width.saturating_sub(22) as usize)),
+                    Span::styled(format!("  {whose}"), t.dim()),
+                ]))
+            })
+            .collect();
+        let focused = app.pane == Pane::Views;
+        let mut state = ListState::default().with_selected(focused.then_some(app.home_row));
+        let list = List::new(views)
+            .block(panel(app, format!("Views · {}", app.views.len()), focused))
+            .highlight_style(t.selected());
+        frame.render_stateful_widget(list, area, &mut state);
+    }
     let focused = app.pane == Pane::Projects;
     let mut state = ListState::default().with_selected(focused.then_some(app.home_row));
     let list = List::new(projects)

@@ -95,6 +95,12 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 },
                 Prompt::Title { issue, .. } => format!("Title of {issue}"),
                 Prompt::Admin(prompt) => super::admin::prompt_title(prompt),
+                Prompt::SaveView => format!(
+                    "Save view · a name; end it with 'shared' to share it with {}",
+                    app.board
+                        .as_ref()
+                        .map_or("the project".into(), |b| b.project.key.clone())
+                ),
             };
             let filtering = matches!(prompt, Prompt::Filter);
             let rect = centered(area, 70, if filtering { 6 } else { 5 });
