@@ -155,7 +155,7 @@ impl Tx<'_> {
             .ok_or_else(|| WriteError::Missing(format!("user #{id}")))
     }
 
-    fn require_project(&self, id: u64) -> Result<Project, WriteError> {
+    pub(crate) fn require_project(&self, id: u64) -> Result<Project, WriteError> {
         self.get(T::Projects, &keys::id(id))?
             .ok_or_else(|| WriteError::Missing(format!("project #{id}")))
     }
@@ -597,6 +597,12 @@ pub fn apply(
             tx.put(T::Views, &keys::id(view.id), &view)?;
             Vec::new()
         }
+        Op::ImportIssue {
+            issue,
+            comments,
+            source,
+        } => tx.import_issue(c, write, issue, comments, source)?,
+        Op::MergeUser { from, into } => tx.merge_user(c, write, *from, *into)?,
         Op::DeleteView { id } => {
             tx.del(T::Views, &keys::id(*id))?;
             Vec::new()

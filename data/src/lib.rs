@@ -5,6 +5,7 @@
 //! behind the same business rules.
 
 mod apply;
+mod apply_import;
 mod apply_ops;
 pub mod backup;
 pub mod doctor;
@@ -206,6 +207,19 @@ pub enum Op {
     PutView(tack_protocol::SavedView),
     DeleteView {
         id: u64,
+    },
+    /// An issue as a source has it (number and dates kept, comments replaced), matched to an
+    /// earlier import of the same `source` key.
+    ImportIssue {
+        issue: Issue,
+        comments: Vec<Comment>,
+        source: String,
+    },
+    /// Moves a placeholder person's issues, assignments and comments to another, then removes
+    /// the placeholder.
+    MergeUser {
+        from: UserId,
+        into: UserId,
     },
 }
 

@@ -32,9 +32,10 @@ pub enum T {
     UserSettings,
     Dedupe,
     Views,
+    Imports,
 }
 
-pub const TREE_NAMES: [&str; 29] = [
+pub const TREE_NAMES: [&str; 30] = [
     "meta",
     "users",
     "users_by_handle",
@@ -64,6 +65,7 @@ pub const TREE_NAMES: [&str; 29] = [
     "user_settings",
     "dedupe",
     "views",
+    "imports",
 ];
 
 pub struct Trees {

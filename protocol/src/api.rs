@@ -378,6 +378,25 @@ pub enum Request {
     DeleteView {
         name: String,
     },
+
+    /// A page of a project's issues with their comments, numbered after `after`.
+    ExportIssues {
+        project: String,
+        after: u64,
+        limit: u32,
+    },
+    /// Writes issues as the source has them (project owners). Unknown people become disabled
+    /// placeholder accounts when `placeholders` is set (admins), else they are refused.
+    ImportIssues {
+        project: String,
+        issues: Vec<ImportIssue>,
+        placeholders: bool,
+    },
+    /// Gives a placeholder's issues and comments to a real account, and removes it (admins).
+    MergeUser {
+        from: String,
+        into: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -451,6 +470,8 @@ pub enum ResponseBody {
         view: SavedView,
         issues: Vec<Issue>,
     },
+    Exported(Vec<ExportedIssue>),
+    Imported(ImportReport),
 }
 
 /// One search result: the issue, how well it matched, and where.

@@ -340,3 +340,58 @@ pub struct SavedView {
     pub layout: Layout,
     pub created_at: Timestamp,
 }
+
+/// A comment as an import carries it: author by handle (`None`: the console).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ImportComment {
+    pub author: Option<String>,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
+}
+
+/// An issue as an import carries it; people by handle, the state by name.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ImportIssue {
+    /// What the source calls it (`tack:12`, `github:34`, `csv:ABC-1`): importing the same
+    /// source again updates this issue.
+    pub source: String,
+    /// Keep this number if it is free (a tack export).
+    pub number: Option<u64>,
+    pub title: String,
+    pub description: String,
+    /// A state name; `closed: true` without one picks the first done state.
+    pub state: Option<String>,
+    pub closed: bool,
+    pub priority: crate::model::Priority,
+    pub assignees: Vec<String>,
+    pub labels: Vec<String>,
+    pub estimate: Option<u32>,
+    pub due: Option<String>,
+    pub rank: Option<String>,
+    pub creator: Option<String>,
+    pub created_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub comments: Vec<ImportComment>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ImportReport {
+    pub created: u32,
+    pub updated: u32,
+    /// Placeholder people made for names the server did not know.
+    pub placeholders: Vec<String>,
+}
+
+/// An issue and its comments, for an export.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ExportedIssue {
+    pub issue: crate::model::Issue,
+    pub comments: Vec<crate::model::Comment>,
+}

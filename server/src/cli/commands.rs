@@ -56,6 +56,11 @@ pub enum Noun {
     /// Saved views: named queries, personal or shared with a project.
     #[command(subcommand)]
     View(ViewCmd),
+    /// A project (or everything) as JSON (docs/export.md) or CSV.
+    Export(super::transfer::ExportArgs),
+    /// Issues from a tack export, a CSV file, or GitHub's issue list; re-running updates.
+    #[command(subcommand)]
+    Import(super::transfer::ImportCmd),
     /// Full-text search over titles, descriptions and comments, best match first.
     Search {
         text: Vec<String>,
@@ -117,6 +122,12 @@ pub enum UserCmd {
     /// A person's email notification setting.
     Settings {
         handle: Option<String>,
+    },
+    /// Give a placeholder's issues and comments to a real account, and remove the placeholder.
+    Merge {
+        from: String,
+        #[arg(long)]
+        into: String,
     },
 }
 
@@ -544,6 +555,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
                 reassign_to,
             },
             UserCmd::Settings { handle } => Request::UserSettings { handle },
+            UserCmd::Merge { from, into } => Request::MergeUser { from, into },
             UserCmd::Enable { handle } => Request::SetUserDisabled {
                 handle,
                 disabled: false,
@@ -839,6 +851,9 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
         Noun::Webhook(cmd) => webhook_request(cmd),
         Noun::Health => Request::Health,
         Noun::View(cmd) => view_request(cmd),
+        Noun::Export(_) | Noun::Import(_) => {
+            return Err(Usage("export and import are not single requests".into()));
+        }
         Noun::Search {
             text,
             project,

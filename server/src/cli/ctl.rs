@@ -88,22 +88,34 @@ pub async fn run(args: CtlArgs) -> u8 {
     if let Noun::Watch { project, after } = args.noun {
         return watch(target, project, after).await;
     }
-    let request = match request_for(args.noun) {
-        Ok(request) => request,
-        Err(Usage(message)) => {
-            eprintln!("tack: {message}");
-            return exit::USAGE;
-        }
-    };
-    let client = match target.connect().await {
-        Ok(client) => client,
-        Err(err) => return connect_failed(&err),
-    };
     let mut out = Output {
         json: args.json,
         ..Default::default()
     };
-    let code = execute(&client, request, &mut out).await;
+    let code = match args.noun {
+        Noun::Export(export) => match target.connect().await {
+            Ok(client) => super::transfer::export(&client, export, &mut out).await,
+            Err(err) => return connect_failed(&err),
+        },
+        Noun::Import(import) => match target.connect().await {
+            Ok(client) => super::transfer::import(&client, import, &mut out).await,
+            Err(err) => return connect_failed(&err),
+        },
+        noun => {
+            let request = match request_for(noun) {
+                Ok(request) => request,
+                Err(Usage(message)) => {
+                    eprintln!("tack: {message}");
+                    return exit::USAGE;
+                }
+            };
+            let client = match target.connect().await {
+                Ok(client) => client,
+                Err(err) => return connect_failed(&err),
+            };
+            execute(&client, request, &mut out).await
+        }
+    };
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     code
@@ -152,6 +164,19 @@ pub async fn execute_words(client: &Client, words: &[String]) -> (u8, Output) {
             return (code, out);
         }
     };
+    match noun {
+        Noun::Export(export) if export.out.is_none() => {
+            let code = super::transfer::export(client, export, &mut out).await;
+            return (code, out);
+        }
+        Noun::Export(_) | Noun::Import(_) => {
+            out.complain(
+                "tack: over ssh, export writes to standard output (no --out) and import reads no files; use `tack ctl` on your machine",
+            );
+            return (exit::USAGE, out);
+        }
+        _ => {}
+    }
     if matches!(noun, Noun::Watch { .. }) {
         out.complain(
             "tack: watch streams without end; run `tack ctl watch` with an API token instead",

@@ -7,6 +7,7 @@ mod ctl;
 mod output;
 mod output_ops;
 mod serve;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

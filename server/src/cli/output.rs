@@ -340,6 +340,8 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             ResponseBody::Backups(v) => json(o, v),
             ResponseBody::SearchHits(v) => json(o, v),
             ResponseBody::Views(v) => json(o, v),
+            ResponseBody::Exported(v) => json(o, v),
+            ResponseBody::Imported(v) => json(o, v),
             ResponseBody::View { view, issues } => {
                 json(o, &serde_json::json!({ "view": view, "issues": issues }))
             }

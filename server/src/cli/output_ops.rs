@@ -186,6 +186,11 @@ pub fn print(o: &mut Output, body: ResponseBody) {
                 })
                 .collect(),
         ),
+        ResponseBody::Imported(report) => o.say(format!(
+            "imported: {} created, {} updated",
+            report.created, report.updated
+        )),
+        ResponseBody::Exported(page) => o.say(format!("{} issues", page.len())),
         other => o.say(format!("{other:?}")),
     }
 }

@@ -17,6 +17,7 @@ mod projects;
 mod search;
 mod tokens;
 mod totp;
+pub mod transfer;
 mod users;
 pub mod validate;
 mod views;
@@ -488,6 +489,20 @@ impl Service {
             ListViews { project } => self.list_views(caller, project).await,
             ShowView { name } => self.show_view(caller, name).await,
             DeleteView { name } => self.delete_view(caller, name).await,
+            ExportIssues {
+                project,
+                after,
+                limit,
+            } => self.export_issues(caller, project, after, limit).await,
+            ImportIssues {
+                project,
+                issues,
+                placeholders,
+            } => {
+                self.import_issues(caller, project, issues, placeholders)
+                    .await
+            }
+            MergeUser { from, into } => self.merge_user(caller, from, into).await,
             Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
                 "request",
                 "subscriptions are handled by the connection; send Subscribe on a protocol connection",

@@ -1,0 +1,848 @@
+//! `tack ctl export` and `tack ctl import`: a project (or everything) to and from JSON (the
+//! documented tack format, docs/export.md), CSV with a column mapping, and GitHub's
+//! `gh issue list --json …`. Files are read and written here; the server sees pages of issues.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use tack_protocol::{
+    ApiError, Client, ClientError, ExportedIssue, ImportComment, ImportIssue, ImportReport,
+    Priority, Project, ProjectRole, Request, ResponseBody, ServerRole, StateCategory, User,
+};
+
+use super::exit;
+use super::output::Output;
+
+const FORMAT: &str = "tack-export";
+const VERSION: u32 = 1;
+const PAGE: u32 = 200;
+const BATCH: usize = 100;
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// One project; without it, every project you can read.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// json or csv.
+    #[arg(long, default_value = "json")]
+    pub format: String,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// A tack export (round trip exact); projects and people it names are created.
+    Json { file: PathBuf },
+    /// A CSV file: --map names the column of each field (title is required).
+    Csv {
+        file: PathBuf,
+        #[arg(long)]
+        project: String,
+        /// FIELD=Column,… with fields id, title, description, state, priority, assignees,
+        /// labels, estimate, due, created.
+        #[arg(long)]
+        map: String,
+    },
+    /// `gh issue list --json number,title,body,state,labels,assignees,comments,createdAt,closedAt`.
+    Github {
+        file: PathBuf,
+        #[arg(long)]
+        project: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportFile {
+    pub format: String,
+    pub version: u32,
+    pub exported_at: i64,
+    pub users: Vec<ExportUser>,
+    pub projects: Vec<ExportProject>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportUser {
+    pub handle: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub admin: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportProject {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub archived: bool,
+    pub states: Vec<ExportState>,
+    pub members: Vec<ExportMember>,
+    pub issues: Vec<ExportIssue>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportState {
+    pub name: String,
+    pub category: StateCategory,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportMember {
+    pub handle: String,
+    pub role: ProjectRole,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportIssue {
+    pub number: u64,
+    pub title: String,
+    pub description: String,
+    pub state: String,
+    pub priority: Priority,
+    pub assignees: Vec<String>,
+    pub labels: Vec<String>,
+    pub estimate: Option<u32>,
+    pub due: Option<String>,
+    pub rank: String,
+    /// A handle, or `console`.
+    pub creator: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub closed_at: Option<i64>,
+    pub comments: Vec<ExportComment>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportComment {
+    pub author: String,
+    pub body: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+}
+
+/// A failure, already worded for the person at the terminal.
+struct Failed(u8, String);
+
+fn api(err: ClientError) -> Failed {
+    match err {
+        ClientError::Api(err) => Failed(exit::REFUSED, format!("tack: {err}")),
+        other => Failed(exit::CANNOT_CONNECT, format!("tack: {other}")),
+    }
+}
+
+async fn ask(client: &Client, request: Request) -> Result<ResponseBody, Failed> {
+    client.request(request).await.map_err(api)
+}
+
+fn unexpected(what: &str) -> Failed {
+    Failed(exit::REFUSED, format!("tack: unexpected answer to {what}"))
+}
+
+async fn users(client: &Client) -> Result<Vec<User>, Failed> {
+    match ask(client, Request::ListUsers).await? {
+        ResponseBody::Users(users) => Ok(users),
+        _ => Err(unexpected("the user list")),
+    }
+}
+
+async fn export_project(
+    client: &Client,
+    project: &Project,
+    handle: &HashMap<u64, String>,
+) -> Result<ExportProject, Failed> {
+    let name_of = |actor: tack_protocol::Actor| match actor {
+        tack_protocol::Actor::User(id) => {
+            handle.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+        }
+        tack_protocol::Actor::Console => "console".into(),
+    };
+    let mut issues = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = match ask(
+            client,
+            Request::ExportIssues {
+                project: project.key.clone(),
+                after,
+                limit: PAGE,
+            },
+        )
+        .await?
+        {
+            ResponseBody::Exported(page) => page,
+            _ => return Err(unexpected("an export page")),
+        };
+        let Some(last) = page.last() else { break };
+        after = last.issue.number;
+        for ExportedIssue { issue, comments } in page {
+            issues.push(ExportIssue {
+                number: issue.number,
+                title: issue.title,
+                description: issue.description,
+                state: project
+                    .state(issue.state)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                priority: issue.priority,
+                assignees: issue
+                    .assignees
+                    .iter()
+                    .filter_map(|id| handle.get(id).cloned())
+                    .collect(),
+                labels: issue.labels,
+                estimate: issue.estimate,
+                due: issue.due,
+                rank: issue.rank,
+                creator: name_of(issue.creator),
+                created_at: issue.created_at,
+                updated_at: issue.updated_at,
+                closed_at: issue.closed_at,
+                comments: comments
+                    .into_iter()
+                    .map(|c| ExportComment {
+                        author: name_of(c.author),
+                        body: c.body,
+                        created_at: c.created_at,
+                        edited_at: c.edited_at,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(ExportProject {
+        key: project.key.clone(),
+        name: project.name.clone(),
+        description: project.description.clone(),
+        archived: project.archived,
+        states: project
+            .states
+            .iter()
+            .map(|s| ExportState {
+                name: s.name.clone(),
+                category: s.category,
+            })
+            .collect(),
+        members: project
+            .members
+            .iter()
+            .filter_map(|m| {
+                handle.get(&m.user).map(|h| ExportMember {
+                    handle: h.clone(),
+                    role: m.role,
+                })
+            })
+            .collect(),
+        issues,
+    })
+}
+
+async fn build_export(client: &Client, project: Option<String>) -> Result<ExportFile, Failed> {
+    let users = users(client).await?;
+    let handle: HashMap<u64, String> = users.iter().map(|u| (u.id, u.handle.clone())).collect();
+    let projects = match project {
+        Some(key) => match ask(client, Request::GetProject { key }).await? {
+            ResponseBody::Project(p) => vec![p],
+            _ => return Err(unexpected("the project")),
+        },
+        None => match ask(
+            client,
+            Request::ListProjects {
+                include_archived: true,
+            },
+        )
+        .await?
+        {
+            ResponseBody::Projects(all) => all,
+            _ => return Err(unexpected("the project list")),
+        },
+    };
+    let mut out = Vec::new();
+    for project in &projects {
+        out.push(export_project(client, project, &handle).await?);
+    }
+    Ok(ExportFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        exported_at: crate::service::now_ms(),
+        users: users
+            .iter()
+            .map(|u| ExportUser {
+                handle: u.handle.clone(),
+                name: u.display_name.clone(),
+                email: u.email.clone(),
+                admin: u.role == ServerRole::Admin,
+            })
+            .collect(),
+        projects: out,
+    })
+}
+
+fn csv_of(file: &ExportFile) -> Result<String, Failed> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let failed = |e: csv::Error| Failed(exit::REFUSED, format!("tack: cannot write CSV: {e}"));
+    writer
+        .write_record([
+            "project",
+            "key",
+            "number",
+            "title",
+            "state",
+            "priority",
+            "assignees",
+            "labels",
+            "estimate",
+            "due",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "description",
+        ])
+        .map_err(failed)?;
+    for project in &file.projects {
+        for i in &project.issues {
+            writer
+                .write_record([
+                    project.key.clone(),
+                    format!("{}-{}", project.key, i.number),
+                    i.number.to_string(),
+                    i.title.clone(),
+                    i.state.clone(),
+                    i.priority.to_string(),
+                    i.assignees.join(" "),
+                    i.labels.join(" "),
+                    i.estimate.map(|e| e.to_string()).unwrap_or_default(),
+                    i.due.clone().unwrap_or_default(),
+                    i.created_at.to_string(),
+                    i.updated_at.to_string(),
+                    i.closed_at.map(|t| t.to_string()).unwrap_or_default(),
+                    i.description.clone(),
+                ])
+                .map_err(failed)?;
+        }
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Failed(exit::REFUSED, format!("tack: cannot write CSV: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub async fn export(client: &Client, args: ExportArgs, out: &mut Output) -> u8 {
+    let result = async {
+        let file = build_export(client, args.project).await?;
+        let text = match args.format.as_str() {
+            "json" => serde_json::to_string_pretty(&file)
+                .map_err(|e| Failed(exit::REFUSED, format!("tack: {e}")))?,
+            "csv" => csv_of(&file)?,
+            other => {
+                return Err(Failed(
+                    exit::USAGE,
+                    format!("tack: --format is json or csv, not '{other}'"),
+                ));
+            }
+        };
+        let issues: usize = file.projects.iter().map(|p| p.issues.len()).sum();
+        match &args.out {
+            Some(path) => {
+                std::fs::write(path, text).map_err(|e| {
+                    Failed(
+                        exit::REFUSED,
+                        format!("tack: cannot write {}: {e}", path.display()),
+                    )
+                })?;
+                out.say(format!(
+                    "exported {} projects, {issues} issues to {}",
+                    file.projects.len(),
+                    path.display()
+                ));
+            }
+            None => out.stdout.push_str(&text),
+        }
+        Ok(())
+    }
+    .await;
+    finish(result, out)
+}
+
+fn finish(result: Result<(), Failed>, out: &mut Output) -> u8 {
+    match result {
+        Ok(()) => exit::OK,
+        Err(Failed(code, message)) => {
+            out.complain(message);
+            code
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, Failed> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Failed(
+            exit::REFUSED,
+            format!("tack: cannot read {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Sends issues in batches; a refusal names the line or path of the item at fault.
+async fn send(
+    client: &Client,
+    project: &str,
+    items: Vec<ImportIssue>,
+    places: &[String],
+    placeholders: bool,
+    report: &mut ImportReport,
+) -> Result<(), Failed> {
+    for (batch, chunk) in items.chunks(BATCH).enumerate() {
+        let answer = client
+            .request(Request::ImportIssues {
+                project: project.to_string(),
+                issues: chunk.to_vec(),
+                placeholders,
+            })
+            .await;
+        match answer {
+            Ok(ResponseBody::Imported(done)) => {
+                report.created += done.created;
+                report.updated += done.updated;
+                report.placeholders.extend(done.placeholders);
+            }
+            Ok(_) => return Err(unexpected("an import")),
+            Err(ClientError::Api(ApiError::Invalid { field, reason })) => {
+                let at = field
+                    .strip_prefix("issues[")
+                    .and_then(|rest| rest.split(']').next())
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .and_then(|n| places.get(batch * BATCH + n));
+                let message = match at {
+                    Some(place) => format!("tack: {place}: {reason}"),
+                    None => format!("tack: invalid {field}: {reason}"),
+                };
+                return Err(Failed(exit::REFUSED, message));
+            }
+            Err(err) => return Err(api(err)),
+        }
+    }
+    Ok(())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, Failed> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let at = e.path().to_string();
+        let inner = e.into_inner();
+        Failed(
+            exit::REFUSED,
+            format!(
+                "tack: {} line {} column {}, at {}: {inner}",
+                path.display(),
+                inner.line(),
+                inner.column(),
+                if at == "." { "the top".into() } else { at }
+            ),
+        )
+    })
+}
+
+async fn import_tack(
+    client: &Client,
+    path: &Path,
+    report: &mut ImportReport,
+) -> Result<(), Failed> {
+    let file: ExportFile = parse_json(&read(path)?, path)?;
+    if file.format != FORMAT || file.version != VERSION {
+        return Err(Failed(
+            exit::REFUSED,
+            format!(
+                "tack: {} is format '{}' version {}; this tack reads {FORMAT} version {VERSION}",
+                path.display(),
+                file.format,
+                file.version
+            ),
+        ));
+    }
+    let known: Vec<String> = users(client).await?.into_iter().map(|u| u.handle).collect();
+    for user in file.users.iter().filter(|u| !known.contains(&u.handle)) {
+        ask(
+            client,
+            Request::CreateUser {
+                handle: user.handle.clone(),
+                display_name: user.name.clone(),
+                email: user.email.clone(),
+                role: if user.admin {
+                    ServerRole::Admin
+                } else {
+                    ServerRole::User
+                },
+            },
+        )
+        .await?;
+    }
+    for (p, project) in file.projects.iter().enumerate() {
+        let existing = match client
+            .request(Request::GetProject {
+                key: project.key.clone(),
+            })
+            .await
+        {
+            Ok(ResponseBody::Project(existing)) => existing,
+            Err(ClientError::Api(ApiError::NotFound { .. })) => match ask(
+                client,
+                Request::CreateProject {
+                    key: project.key.clone(),
+                    name: project.name.clone(),
+                    description: project.description.clone(),
+                },
+            )
+            .await?
+            {
+                ResponseBody::Project(created) => created,
+                _ => return Err(unexpected("a new project")),
+            },
+            Ok(_) => return Err(unexpected("the project")),
+            Err(err) => return Err(api(err)),
+        };
+        for state in &project.states {
+            if existing.state_named(&state.name).is_none() {
+                ask(
+                    client,
+                    Request::AddState {
+                        project: project.key.clone(),
+                        name: state.name.clone(),
+                        category: state.category,
+                        position: None,
+                    },
+                )
+                .await?;
+            }
+        }
+        for member in &project.members {
+            ask(
+                client,
+                Request::SetMember {
+                    project: project.key.clone(),
+                    handle: member.handle.clone(),
+                    role: member.role,
+                },
+            )
+            .await?;
+        }
+        let places: Vec<String> = (0..project.issues.len())
+            .map(|i| format!("{} at projects[{p}].issues[{i}]", path.display()))
+            .collect();
+        let items = project
+            .issues
+            .iter()
+            .map(|i| ImportIssue {
+                source: format!("tack:{}", i.number),
+                number: Some(i.number),
+                title: i.title.clone(),
+                description: i.description.clone(),
+                state: Some(i.state.clone()),
+                closed: i.closed_at.is_some(),
+                priority: i.priority,
+                assignees: i.assignees.clone(),
+                labels: i.labels.clone(),
+                estimate: i.estimate,
+                due: i.due.clone(),
+                rank: Some(i.rank.clone()),
+                creator: Some(i.creator.clone()),
+                created_at: Some(i.created_at),
+                updated_at: Some(i.updated_at),
+                closed_at: i.closed_at,
+                comments: i
+                    .comments
+                    .iter()
+                    .map(|c| ImportComment {
+                        author: Some(c.author.clone()),
+                        body: c.body.clone(),
+                        created_at: c.created_at,
+                        edited_at: c.edited_at,
+                    })
+                    .collect(),
+            })
+            .collect();
+        send(client, &project.key, items, &places, false, report).await?;
+        if project.archived && !existing.archived {
+            ask(
+                client,
+                Request::SetProjectArchived {
+                    key: project.key.clone(),
+                    archived: true,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct GhUser {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct GhLabel {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GhComment {
+    author: Option<GhUser>,
+    body: String,
+    created_at: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GhIssue {
+    number: u64,
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    state: String,
+    #[serde(default)]
+    labels: Vec<GhLabel>,
+    #[serde(default)]
+    assignees: Vec<GhUser>,
+    #[serde(default)]
+    comments: Vec<GhComment>,
+    created_at: String,
+    #[serde(default)]
+    closed_at: Option<String>,
+}
+
+fn time_of(text: &str, place: &str) -> Result<i64, Failed> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| {
+            Failed(
+                exit::REFUSED,
+                format!("tack: {place}: '{text}' is not a time ({e})"),
+            )
+        })
+}
+
+async fn import_github(
+    client: &Client,
+    path: &Path,
+    project: &str,
+    report: &mut ImportReport,
+) -> Result<(), Failed> {
+    let issues: Vec<GhIssue> = parse_json(&read(path)?, path)?;
+    let mut items = Vec::new();
+    let mut places = Vec::new();
+    for (n, gh) in issues.into_iter().enumerate() {
+        let place = format!("{} at [{n}] (#{})", path.display(), gh.number);
+        let created_at = time_of(&gh.created_at, &place)?;
+        let closed_at = match gh.closed_at.as_deref().filter(|t| !t.is_empty()) {
+            Some(t) => Some(time_of(t, &place)?),
+            None => None,
+        };
+        let mut comments = Vec::new();
+        for c in gh.comments {
+            comments.push(ImportComment {
+                author: Some(c.author.map_or_else(|| "ghost".into(), |a| a.login)),
+                body: c.body,
+                created_at: time_of(&c.created_at, &place)?,
+                edited_at: None,
+            });
+        }
+        items.push(ImportIssue {
+            source: format!("github:{}", gh.number),
+            number: None,
+            title: gh.title,
+            description: gh.body.unwrap_or_default(),
+            state: None,
+            closed: gh.state.eq_ignore_ascii_case("closed"),
+            priority: Priority::None,
+            assignees: gh.assignees.into_iter().map(|a| a.login).collect(),
+            labels: gh.labels.into_iter().map(|l| l.name).collect(),
+            estimate: None,
+            due: None,
+            rank: None,
+            creator: None,
+            created_at: Some(created_at),
+            updated_at: Some(closed_at.unwrap_or(created_at)),
+            closed_at,
+            comments,
+        });
+        places.push(place);
+    }
+    send(client, project, items, &places, true, report).await
+}
+
+/// `FIELD=Column,…` → field → column index.
+fn mapping(map: &str, headers: &csv::StringRecord) -> Result<HashMap<String, usize>, Failed> {
+    const FIELDS: [&str; 10] = [
+        "id",
+        "title",
+        "description",
+        "state",
+        "priority",
+        "assignees",
+        "labels",
+        "estimate",
+        "due",
+        "created",
+    ];
+    let mut out = HashMap::new();
+    for pair in map.split(',').filter(|p| !p.trim().is_empty()) {
+        let Some((field, column)) = pair.split_once('=') else {
+            return Err(Failed(
+                exit::USAGE,
+                format!("tack: --map takes FIELD=Column pairs; '{pair}' has no '='"),
+            ));
+        };
+        let field = field.trim().to_ascii_lowercase();
+        if !FIELDS.contains(&field.as_str()) {
+            return Err(Failed(
+                exit::USAGE,
+                format!("tack: '{field}' is not a field; map {}", FIELDS.join(", ")),
+            ));
+        }
+        let column = column.trim();
+        let index = headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(column))
+            .ok_or_else(|| {
+                let all: Vec<&str> = headers.iter().collect();
+                Failed(
+                    exit::USAGE,
+                    format!(
+                        "tack: the file has no column '{column}'; its columns are {}",
+                        all.join(", ")
+                    ),
+                )
+            })?;
+        out.insert(field, index);
+    }
+    if !out.contains_key("title") {
+        return Err(Failed(
+            exit::USAGE,
+            "tack: --map must name the title column (title=…)".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn import_csv(
+    client: &Client,
+    path: &Path,
+    project: &str,
+    map: &str,
+    report: &mut ImportReport,
+) -> Result<(), Failed> {
+    let text = read(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| Failed(exit::REFUSED, format!("tack: {}: {e}", path.display())))?
+        .clone();
+    let map = mapping(map, &headers)?;
+    let mut items = Vec::new();
+    let mut places = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| Failed(exit::REFUSED, format!("tack: {}: {e}", path.display())))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let place = format!("{} line {line}", path.display());
+        let get = |field: &str| {
+            map.get(field)
+                .and_then(|i| record.get(*i))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let fail = |what: String| Failed(exit::REFUSED, format!("tack: {place}: {what}"));
+        let title = get("title").ok_or_else(|| fail("the title is empty".into()))?;
+        let priority = match get("priority") {
+            Some(p) => p.parse::<Priority>().map_err(|_| {
+                fail(format!(
+                    "'{p}' is not a priority (none, low, medium, high, urgent)"
+                ))
+            })?,
+            None => Priority::None,
+        };
+        let estimate = match get("estimate") {
+            Some(e) => Some(
+                e.parse::<u32>()
+                    .map_err(|_| fail(format!("'{e}' is not a number of points")))?,
+            ),
+            None => None,
+        };
+        let created_at = match get("created") {
+            Some(t) => Some(time_of(&t, &place)?),
+            None => None,
+        };
+        items.push(ImportIssue {
+            source: format!("csv:{}", get("id").unwrap_or_else(|| title.clone())),
+            number: None,
+            title,
+            description: get("description").unwrap_or_default(),
+            state: get("state"),
+            closed: false,
+            priority,
+            assignees: get("assignees").map(|a| words(&a)).unwrap_or_default(),
+            labels: get("labels").map(|l| words(&l)).unwrap_or_default(),
+            estimate,
+            due: get("due"),
+            rank: None,
+            creator: None,
+            created_at,
+            updated_at: created_at,
+            closed_at: None,
+            comments: Vec::new(),
+        });
+        places.push(place);
+    }
+    send(client, project, items, &places, false, report).await
+}
+
+pub async fn import(client: &Client, cmd: ImportCmd, out: &mut Output) -> u8 {
+    let mut report = ImportReport::default();
+    let result = match &cmd {
+        ImportCmd::Json { file } => import_tack(client, file, &mut report).await,
+        ImportCmd::Csv { file, project, map } => {
+            import_csv(client, file, project, map, &mut report).await
+        }
+        ImportCmd::Github { file, project } => {
+            import_github(client, file, project, &mut report).await
+        }
+    };
+    if out.json {
+        out.say(serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        out.say(format!(
+            "imported: {} created, {} updated",
+            report.created, report.updated
+        ));
+        if !report.placeholders.is_empty() {
+            out.say(format!(
+                "placeholders for people this server did not know: @{} (merge each with `tack ctl user merge PLACEHOLDER --into HANDLE`)",
+                report.placeholders.join(", @")
+            ));
+        }
+    }
+    finish(result, out)
+}
