@@ -397,6 +397,12 @@ pub enum Request {
         from: String,
         into: String,
     },
+    /// A project's figures over the last `weeks`; the burndown counts the issues of `query`.
+    Insights {
+        project: String,
+        query: Option<String>,
+        weeks: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -472,6 +478,7 @@ pub enum ResponseBody {
     },
     Exported(Vec<ExportedIssue>),
     Imported(ImportReport),
+    Insights(Insights),
 }
 
 /// One search result: the issue, how well it matched, and where.

@@ -395,3 +395,45 @@ pub struct ExportedIssue {
     pub issue: crate::model::Issue,
     pub comments: Vec<crate::model::Comment>,
 }
+
+/// Issues created and closed in one week (Monday to Sunday, UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct WeekCount {
+    /// The Monday, `YYYY-MM-DD`.
+    pub week: String,
+    pub created: u32,
+    pub closed: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Bucket {
+    pub label: String,
+    pub count: u32,
+}
+
+/// Open issues of the burndown set at the end of one day.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct DayCount {
+    pub day: String,
+    pub open: u32,
+}
+
+/// A project's figures.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Insights {
+    pub project: String,
+    /// Created and closed per week, oldest first; closed per week is the throughput.
+    pub weeks: Vec<WeekCount>,
+    /// Cycle time (first started → done) of the issues done in the period.
+    pub cycle_time: Vec<Bucket>,
+    pub cycle_time_median_hours: Option<u32>,
+    /// Open issues per workflow state, in workflow order.
+    pub work_in_progress: Vec<Bucket>,
+    /// The query the burndown counts (empty: every issue).
+    pub burndown_query: String,
+    pub burndown: Vec<DayCount>,
+}

@@ -266,3 +266,76 @@ fn saved_views_are_personal_or_shared_and_show_what_their_query_finds() {
     ok(&alice, &["view", "delete", "Bugs"]);
     assert!(!ok(&bob, &["view", "list"]).contains("Bugs"));
 }
+
+#[test]
+fn insights_count_created_closed_cycle_time_wip_and_burndown() {
+    let server = TestServer::start(BIN);
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    for n in 1..=6 {
+        let label = if n % 2 == 0 { "bug" } else { "feature" };
+        server.ok(&[
+            "issue",
+            "create",
+            "TACK",
+            &format!("Issue {n}"),
+            "--label",
+            label,
+        ]);
+    }
+    for n in 1..=3 {
+        server.ok(&["issue", "move", &format!("TACK-{n}"), "In Progress"]);
+    }
+    server.ok(&["issue", "move", "TACK-1", "Done"]);
+    server.ok(&["issue", "move", "TACK-2", "Done"]);
+    let json = server.ok(&[
+        "--json",
+        "insights",
+        "TACK",
+        "--weeks",
+        "4",
+        "--query",
+        "label:bug",
+    ]);
+    let i: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let weeks = i["weeks"].as_array().unwrap();
+    assert_eq!(weeks.len(), 4);
+    assert_eq!(weeks[3]["created"], 6);
+    assert_eq!(weeks[3]["closed"], 2);
+    assert_eq!(i["cycle_time"][0]["label"], "< 1 day");
+    assert_eq!(i["cycle_time"][0]["count"], 2);
+    let wip: Vec<(String, u64)> = i["work_in_progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["label"].as_str().unwrap().to_string(),
+                b["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        wip,
+        [
+            ("Backlog".into(), 0),
+            ("Todo".into(), 3),
+            ("In Progress".into(), 1)
+        ]
+    );
+    let burndown = i["burndown"].as_array().unwrap();
+    assert_eq!(
+        burndown.last().unwrap()["open"],
+        2,
+        "three bugs, TACK-2 done"
+    );
+    assert_eq!(
+        burndown.first().unwrap()["open"],
+        0,
+        "none existed four weeks ago"
+    );
+    let text = server.ok(&["insights", "TACK"]);
+    assert!(
+        text.contains("CYCLE TIME") && text.contains("burndown"),
+        "{text}"
+    );
+}

@@ -39,6 +39,7 @@ pub enum Screen {
     Profile,
     Inbox,
     Admin,
+    Insights,
 }
 
 /// What the list view sorts by; `o` moves to the next.
@@ -149,6 +150,7 @@ pub(crate) enum Pending {
     /// The issues a server-answered filter found.
     FilterIds(String),
     Views,
+    Insights,
     /// A cross-project view's issues, shown on the home screen.
     ViewIssues(String),
     /// A listing for a console tab.
@@ -294,6 +296,7 @@ pub struct App {
     pub views: Vec<tack_protocol::SavedView>,
     /// The cross-project view the home list shows instead of your issues.
     pub home_view: Option<String>,
+    pub insights: Option<tack_protocol::Insights>,
     pub pane: Pane,
     pub home_row: usize,
     pub board: Option<BoardState>,
@@ -330,6 +333,7 @@ impl App {
             my_issues: Vec::new(),
             views: Vec::new(),
             home_view: None,
+            insights: None,
             pane: Pane::Issues,
             home_row: 0,
             board: None,
@@ -433,6 +437,7 @@ impl App {
             Screen::Inbox => Scope::Inbox,
             Screen::Detail => Scope::Detail,
             Screen::Admin => Scope::Admin,
+            Screen::Insights => Scope::Insights,
         }
     }
 
@@ -531,6 +536,7 @@ impl App {
                 Vec::new()
             }
             Action::Refresh if self.screen == Screen::Admin => self.admin_load(),
+            Action::Refresh if self.screen == Screen::Insights => self.insights_request(),
             Action::Refresh => self.refresh(),
             Action::Profile => self.open_profile(),
             Action::Inbox => {
@@ -635,6 +641,23 @@ impl App {
             }
             None => self.toast("no project to create an issue in; create one first", true),
         }
+    }
+
+    /// The figures of the project in view, the burndown following the filter.
+    pub(crate) fn insights_request(&mut self) -> Vec<Command> {
+        let Some(project) = self.board.as_ref().map(|b| b.project.key.clone()) else {
+            return Vec::new();
+        };
+        let query = (!self.filter.is_empty() && self.filter.error().is_none())
+            .then(|| self.filter.text.clone());
+        vec![self.send(
+            Pending::Insights,
+            Request::Insights {
+                project,
+                query,
+                weeks: 12,
+            },
+        )]
     }
 
     /// Opens a saved view: a project's board or list with the view's query as its filter, or

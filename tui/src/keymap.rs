@@ -13,6 +13,7 @@ pub enum Scope {
     Profile,
     Inbox,
     Admin,
+    Insights,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,7 @@ pub enum Action {
     Unwatch,
     EmailMode,
     SaveView,
+    Insights,
 }
 
 pub struct Binding {
@@ -141,6 +143,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(B, &[Char('c')], "c", Action::Create, "create an issue in this column", Some("new")),
     bind(B, &[Char('/')], "/", Action::Filter, "filter: a query (is:open label:bug assignee:@me sort:due)", Some("filter")),
     bind(B, &[Char('v')], "v", Action::ToggleView, "show the issues as a list", None),
+    bind(B, &[Char('I')], "I", Action::Insights, "insights: charts of the project (the burndown follows the filter)", None),
+    bind(L, &[Char('I')], "I", Action::Insights, "insights: charts of the project (the burndown follows the filter)", None),
     bind(B, &[Char('S')], "S", Action::SaveView, "save the filter as a view (on the home screen)", None),
     bind(L, &[Char('S')], "S", Action::SaveView, "save the filter as a view (on the home screen)", None),
     bind(L, &[Enter], "enter", Action::Open, "open the issue", Some("open")),
@@ -234,6 +238,7 @@ mod tests {
             Scope::Profile,
             Scope::Inbox,
             Scope::Admin,
+            Scope::Insights,
         ] {
             let mut seen = Vec::new();
             for binding in BINDINGS.iter().filter(|b| b.scope == scope) {

@@ -40,12 +40,17 @@ impl App {
                 self.quick_create();
                 Vec::new()
             }
+            (Screen::Board | Screen::List, Action::Insights) => {
+                self.go(Screen::Insights);
+                self.insights_request()
+            }
             (Screen::Home, _) => self.home_action(action),
             (Screen::Board, _) => self.board_action(action),
             (Screen::List, _) => self.list_action(action),
             (Screen::Detail, _) => self.detail_action(action),
             (Screen::Profile, _) => self.profile_action(action),
             (Screen::Inbox, _) => self.inbox_action(action),
+            (Screen::Insights, _) => Vec::new(),
             (Screen::Admin, _) => self.admin_action(action),
         }
     }

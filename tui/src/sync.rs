@@ -90,6 +90,9 @@ impl App {
                 self.filter.server = Some((text, issues.into_iter().map(|i| i.id).collect()));
                 self.clamp_cursors();
             }
+            (Some(Pending::Insights), ResponseBody::Insights(insights)) => {
+                self.insights = Some(insights);
+            }
             (Some(Pending::Views), ResponseBody::Views(views)) => {
                 // A save answers with the one view saved: list them all again.
                 if views.len() == 1 && self.views.iter().all(|v| v.id != views[0].id) {

@@ -147,6 +147,15 @@ fn reply(request: &Request) -> Option<ResponseBody> {
         }]),
         Request::ListTokens { .. } => ResponseBody::Tokens(vec![ApiToken { id: "0123456789abcdef".into(), user: 1, name: "ci".into(), created_at: 0, last_used_at: None, revoked: false }]),
         Request::TotpStatus => ResponseBody::Totp { enabled: false },
+        Request::Insights { query, .. } => ResponseBody::Insights(Insights {
+            project: "TACK".into(),
+            weeks: (0..12).map(|w| WeekCount { week: format!("2026-09-{:02}", w + 1), created: (w * 3 % 7) as u32, closed: (w * 2 % 5) as u32 }).collect(),
+            cycle_time: ["< 1 day", "1–2 days", "2–4 days"].iter().enumerate().map(|(n, l)| Bucket { label: (*l).into(), count: n as u32 + 1 }).collect(),
+            cycle_time_median_hours: Some(36),
+            work_in_progress: vec![Bucket { label: "Todo".into(), count: 2 }, Bucket { label: "In Progress".into(), count: 1 }],
+            burndown_query: query.clone().unwrap_or_default(),
+            burndown: (0..30).map(|d| DayCount { day: format!("2026-11-{:02}", d + 1), open: 30 - d }).collect(),
+        }),
         Request::ListViews { .. } => ResponseBody::Views(vec![
             SavedView { id: 1, name: "Bugs".into(), owner: 1, project: Some(1), project_key: Some("TACK".into()), shared: false, query: "label:bug".into(), layout: Layout::Board, created_at: 0 },
             SavedView { id: 2, name: "Urgent anywhere".into(), owner: 2, project: None, project_key: None, shared: true, query: "priority:urgent".into(), layout: Layout::List, created_at: 0 },
@@ -718,5 +727,29 @@ fn saved_views_are_pinned_at_home_and_open_with_their_query() {
             "{home}"
         );
         insta::assert_snapshot!(format!("home_view_{}x{}", size.0, size.1), home);
+    }
+}
+
+#[test]
+fn insights_draw_the_projects_charts_with_the_filter_as_burndown() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(size, ColorSupport::TrueColor);
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('/'));
+        for c in "label:bug".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('I'));
+        let charts = render(&app);
+        assert!(
+            charts.contains("Created / closed per week")
+                && charts.contains("median 1.5 days")
+                && charts.contains("Work in progress")
+                && charts.contains("Burndown · label:bug"),
+            "{charts}"
+        );
+        insta::assert_snapshot!(format!("insights_{}x{}", size.0, size.1), charts);
     }
 }

@@ -56,6 +56,15 @@ pub enum Noun {
     /// Saved views: named queries, personal or shared with a project.
     #[command(subcommand)]
     View(ViewCmd),
+    /// A project's figures: created vs closed per week, cycle time, work in progress, burndown.
+    Insights {
+        project: String,
+        /// The issues the burndown counts (default: all).
+        #[arg(long, short)]
+        query: Option<String>,
+        #[arg(long, default_value_t = 12)]
+        weeks: u32,
+    },
     /// A project (or everything) as JSON (docs/export.md) or CSV.
     Export(super::transfer::ExportArgs),
     /// Issues from a tack export, a CSV file, or GitHub's issue list; re-running updates.
@@ -851,6 +860,15 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
         Noun::Webhook(cmd) => webhook_request(cmd),
         Noun::Health => Request::Health,
         Noun::View(cmd) => view_request(cmd),
+        Noun::Insights {
+            project,
+            query,
+            weeks,
+        } => Request::Insights {
+            project,
+            query,
+            weeks,
+        },
         Noun::Export(_) | Noun::Import(_) => {
             return Err(Usage("export and import are not single requests".into()));
         }

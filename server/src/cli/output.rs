@@ -342,6 +342,7 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             ResponseBody::Views(v) => json(o, v),
             ResponseBody::Exported(v) => json(o, v),
             ResponseBody::Imported(v) => json(o, v),
+            ResponseBody::Insights(v) => json(o, v),
             ResponseBody::View { view, issues } => {
                 json(o, &serde_json::json!({ "view": view, "issues": issues }))
             }

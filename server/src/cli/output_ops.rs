@@ -191,6 +191,48 @@ pub fn print(o: &mut Output, body: ResponseBody) {
             report.created, report.updated
         )),
         ResponseBody::Exported(page) => o.say(format!("{} issues", page.len())),
+        ResponseBody::Insights(i) => {
+            o.say(format!("{}: created and closed per week", i.project));
+            table(
+                o,
+                &["WEEK OF", "CREATED", "CLOSED"],
+                i.weeks
+                    .iter()
+                    .map(|w| vec![w.week.clone(), w.created.to_string(), w.closed.to_string()])
+                    .collect(),
+            );
+            o.say(format!(
+                "cycle time (started → done), median {}",
+                i.cycle_time_median_hours
+                    .map_or("-".into(), |h| format!("{:.1} days", f64::from(h) / 24.0))
+            ));
+            let buckets = |o: &mut Output, rows: &[tack_protocol::Bucket], head: &'static str| {
+                table(
+                    o,
+                    &[head, "ISSUES"],
+                    rows.iter()
+                        .map(|b| vec![b.label.clone(), b.count.to_string()])
+                        .collect(),
+                )
+            };
+            buckets(o, &i.cycle_time, "CYCLE TIME");
+            buckets(o, &i.work_in_progress, "STATE");
+            let (first, last) = (i.burndown.first(), i.burndown.last());
+            if let (Some(first), Some(last)) = (first, last) {
+                o.say(format!(
+                    "burndown{}: {} open on {}, {} open on {}",
+                    if i.burndown_query.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" of '{}'", i.burndown_query)
+                    },
+                    first.open,
+                    first.day,
+                    last.open,
+                    last.day
+                ));
+            }
+        }
         other => o.say(format!("{other:?}")),
     }
 }

@@ -8,6 +8,7 @@ mod auth;
 mod cache;
 mod comments;
 pub mod events;
+mod insights;
 mod invites;
 mod issues;
 mod jobs;
@@ -503,6 +504,11 @@ impl Service {
                     .await
             }
             MergeUser { from, into } => self.merge_user(caller, from, into).await,
+            Insights {
+                project,
+                query,
+                weeks,
+            } => self.insights(caller, project, query, weeks).await,
             Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
                 "request",
                 "subscriptions are handled by the connection; send Subscribe on a protocol connection",

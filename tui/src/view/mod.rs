@@ -3,6 +3,7 @@
 mod admin;
 mod board;
 mod detail;
+mod insights;
 mod overlay;
 
 use ratatui::Frame;
@@ -63,6 +64,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Screen::Profile => draw_profile(app, frame, body),
         Screen::Inbox => draw_inbox(app, frame, body),
         Screen::Admin => admin::draw_admin(app, frame, body),
+        Screen::Insights => insights::draw_insights(app, frame, body),
         Screen::Detail => draw_detail(app, frame, body),
     }
     draw_footer(app, frame, footer);
@@ -93,6 +95,9 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Profile => "Profile".to_string(),
         Screen::Inbox => "Inbox".to_string(),
         Screen::Admin => format!("Admin · {}", app.admin.tab.title()),
+        Screen::Insights => app.insights.as_ref().map_or("Insights".into(), |i| {
+            format!("{} · insights · last {} weeks", i.project, i.weeks.len())
+        }),
         Screen::Detail => app
             .detail
             .as_ref()

@@ -24,6 +24,7 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 Scope::Profile => "In your profile",
                 Scope::Inbox => "In your inbox",
                 Scope::Admin => "In the admin console",
+                Scope::Insights => "In insights",
                 Scope::Global => "",
             };
             for (scope, name) in [(app.scope(), here), (Scope::Global, "Everywhere")] {
