@@ -205,17 +205,7 @@ impl SearchIndex {
         Box::new(BooleanQuery::new(any))
     }
 
-    /// Issues matching every word of `text` in `projects`, best first.
-    pub fn search(
-        &self,
-        text: &str,
-        projects: &[ProjectId],
-        limit: usize,
-    ) -> Result<Vec<(IssueId, f32)>, SearchError> {
-        let words = self.words(text);
-        if words.is_empty() || projects.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
+    fn query_for(&self, words: &[String], projects: &[ProjectId]) -> BooleanQuery {
         let f = self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = words
             .iter()
@@ -228,17 +218,60 @@ impl SearchIndex {
                 projects.iter().map(|p| Term::from_field_u64(f.project, *p)),
             )),
         ));
-        let query = BooleanQuery::new(must);
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit))?;
-        let mut out = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_u64()) {
-                out.push((id, score));
-            }
+        BooleanQuery::new(must)
+    }
+
+    /// The issue id of a hit, from the fast field (no stored document is read).
+    fn id_of(searcher: &tantivy::Searcher, address: tantivy::DocAddress) -> Option<IssueId> {
+        searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .u64("id")
+            .ok()?
+            .first(address.doc_id)
+    }
+
+    /// Every issue matching all the words of `text` in `projects`, unranked: for filtering.
+    pub fn matching(
+        &self,
+        text: &str,
+        projects: &[ProjectId],
+    ) -> Result<std::collections::HashSet<IssueId>, SearchError> {
+        let words = self.words(text);
+        if words.is_empty() || projects.is_empty() {
+            return Ok(Default::default());
         }
-        Ok(out)
+        let searcher = self.reader.searcher();
+        let found = searcher.search(
+            &self.query_for(&words, projects),
+            &tantivy::collector::DocSetCollector,
+        )?;
+        Ok(found
+            .into_iter()
+            .filter_map(|address| Self::id_of(&searcher, address))
+            .collect())
+    }
+
+    /// Issues matching every word of `text` in `projects`, best first.
+    pub fn search(
+        &self,
+        text: &str,
+        projects: &[ProjectId],
+        limit: usize,
+    ) -> Result<Vec<(IssueId, f32)>, SearchError> {
+        let words = self.words(text);
+        if words.is_empty() || projects.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let top = searcher.search(
+            &self.query_for(&words, projects),
+            &TopDocs::with_limit(limit),
+        )?;
+        Ok(top
+            .into_iter()
+            .filter_map(|(score, address)| Self::id_of(&searcher, address).map(|id| (id, score)))
+            .collect())
     }
 
     /// The stored text of an issue, for snippets.

@@ -602,34 +602,51 @@ impl Service {
             Some(handle) => Some(self.user_by_handle(handle).await?.id),
             None => None,
         };
-        let mut candidates: Vec<(Arc<Project>, Issue)> = Vec::new();
+        // The issues to look at, borrowed from the cached boards: only matches are copied.
+        let mut pools: Vec<(Arc<Project>, Arc<Vec<Issue>>)> = Vec::new();
         match project {
             Some(key) => {
                 let project = self.project_for(caller, &key, ProjectRole::Viewer).await?;
                 let board = self.board(&project).await?;
-                candidates.extend(board.iter().map(|i| (project.clone(), i.clone())));
+                pools.push((project, board));
             }
             None => {
-                let pool: Vec<Issue> = match (assignee, filter.open) {
-                    (Some(user), Some(true)) => (*self.open_issues_of(user).await?).clone(),
-                    (Some(user), _) => self.read(move |s| s.issues_assigned_to(user)).await?,
+                let pool: Arc<Vec<Issue>> = match (assignee, filter.open) {
+                    (Some(user), Some(true)) => self.open_issues_of(user).await?,
+                    (Some(user), _) => {
+                        Arc::new(self.read(move |s| s.issues_assigned_to(user)).await?)
+                    }
                     (None, _) => {
-                        let mut all = Vec::new();
                         for project in self.readable_projects(caller, false).await? {
-                            all.extend(self.board(&project).await?.iter().cloned());
+                            let board = self.board(&project).await?;
+                            if let Some(project) = self.project_by_id(project.id).await? {
+                                pools.push((project, board));
+                            }
                         }
-                        all
+                        Arc::new(Vec::new())
                     }
                 };
-                for issue in pool {
-                    if let Some(project) = self.project_by_id(issue.project).await?
+                let mut by_project: std::collections::BTreeMap<u64, Vec<Issue>> =
+                    Default::default();
+                for issue in pool.iter() {
+                    by_project
+                        .entry(issue.project)
+                        .or_default()
+                        .push(issue.clone());
+                }
+                for (id, issues) in by_project {
+                    if let Some(project) = self.project_by_id(id).await?
                         && Self::role_in(caller, &project).is_some()
                     {
-                        candidates.push((project, issue));
+                        pools.push((project, Arc::new(issues)));
                     }
                 }
             }
         }
+        let candidates: Vec<(&Arc<Project>, &Issue)> = pools
+            .iter()
+            .flat_map(|(p, board)| board.iter().map(move |i| (p, i)))
+            .collect();
         let text = filter
             .text
             .as_deref()
@@ -651,7 +668,7 @@ impl Service {
         let mut out = Vec::new();
         for (project, issue) in candidates {
             if let (Some(query), Some(facts)) = (&query, &facts)
-                && !tack_protocol::query::matches(query, &issue, facts)
+                && !tack_protocol::query::matches(query, issue, facts)
             {
                 continue;
             }
@@ -676,7 +693,7 @@ impl Service {
             {
                 continue;
             }
-            out.push(issue);
+            out.push(issue.clone());
             // A sorted query must see every match before it can keep the first few.
             if out.len() >= limit && query.as_ref().is_none_or(|q| q.sort.is_empty()) {
                 break;

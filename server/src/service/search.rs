@@ -82,7 +82,7 @@ impl Service {
         &self,
         caller: &Caller,
         query: &Query,
-        candidates: &[(Arc<Project>, Issue)],
+        candidates: &[(&Arc<Project>, &Issue)],
     ) -> Result<ServerFacts, ApiError> {
         let terms = query.terms();
         let uses = |key: Key| {
@@ -122,21 +122,35 @@ impl Service {
                 }
             }
         }
-        let projects: HashMap<ProjectId, Arc<Project>> =
-            candidates.iter().map(|(p, _)| (p.id, p.clone())).collect();
-        let mut issues: HashMap<IssueId, (String, bool)> = candidates
-            .iter()
-            .map(|(p, i)| {
-                let open = p.state(i.state).is_none_or(|s| !s.category.is_closed());
-                (i.id, (i.key.clone(), open))
-            })
-            .collect();
-        // Parents and blockers outside the candidates (another project, say).
-        let missing: Vec<IssueId> = candidates
-            .iter()
-            .flat_map(|(_, i)| i.blocked_by.iter().copied().chain(i.parent))
-            .filter(|id| !issues.contains_key(id))
-            .collect();
+        let mut projects: HashMap<ProjectId, Arc<Project>> = HashMap::new();
+        for (p, _) in candidates {
+            projects.entry(p.id).or_insert_with(|| (*p).clone());
+        }
+        // Keys and open-ness of linked issues, only when the query follows links.
+        let links = terms.iter().any(|t| match t {
+            Term::Match { key, .. } | Term::No(key) | Term::Has(key) => {
+                matches!(key, Key::Parent | Key::BlockedBy)
+            }
+            Term::Is(flag) => *flag == query::Flag::Blocked,
+            _ => false,
+        });
+        let mut issues: HashMap<IssueId, (String, bool)> = HashMap::new();
+        let mut missing: Vec<IssueId> = Vec::new();
+        if links {
+            issues = candidates
+                .iter()
+                .map(|(p, i)| {
+                    let open = p.state(i.state).is_none_or(|s| !s.category.is_closed());
+                    (i.id, (i.key.clone(), open))
+                })
+                .collect();
+            // Parents and blockers outside the candidates (another project, say).
+            missing = candidates
+                .iter()
+                .flat_map(|(_, i)| i.blocked_by.iter().copied().chain(i.parent))
+                .filter(|id| !issues.contains_key(id))
+                .collect();
+        }
         for id in missing {
             if let Some(issue) = self.read(move |s| s.issue(id)).await?
                 && let Some(project) = self.project_by_id(issue.project).await?
