@@ -151,6 +151,8 @@ pub(crate) enum Pending {
     FilterIds(String),
     Views,
     Insights,
+    /// Search hits for this text (older answers are dropped).
+    Search(String),
     /// A cross-project view's issues, shown on the home screen.
     ViewIssues(String),
     /// A listing for a console tab.
@@ -228,6 +230,12 @@ pub enum Overlay {
     },
     Palette {
         query: String,
+        selected: usize,
+    },
+    /// Full-text search as you type: ranked hits with the matches marked.
+    Search {
+        text: String,
+        hits: Vec<tack_protocol::SearchHit>,
         selected: usize,
     },
     Editor(Box<crate::editor::Editor>),
@@ -544,6 +552,14 @@ impl App {
                 self.inbox_request()
             }
             Action::Admin => self.open_admin(),
+            Action::Search => {
+                self.overlay = Some(Overlay::Search {
+                    text: String::new(),
+                    hits: Vec::new(),
+                    selected: 0,
+                });
+                Vec::new()
+            }
             Action::Palette => {
                 self.overlay = Some(Overlay::Palette {
                     query: String::new(),

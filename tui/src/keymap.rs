@@ -66,6 +66,7 @@ pub enum Action {
     EmailMode,
     SaveView,
     Insights,
+    Search,
 }
 
 pub struct Binding {
@@ -116,6 +117,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(G, &[Char('P')], "P", Action::Profile, "your profile: SSH keys and API tokens", None),
     bind(G, &[Char('i')], "i", Action::Inbox, "your inbox", Some("inbox")),
     bind(G, &[Char('A')], "A", Action::Admin, "the admin console (server admins)", None),
+    bind(G, &[Char('f')], "f", Action::Search, "find: search every issue's words, ranked", Some("find")),
     bind(A, &[Tab, Right, Char('l')], "tab/→", Action::Right, "next tab", Some("next tab")),
     bind(A, &[Left, Char('h')], "←", Action::Left, "previous tab", None),
     bind(A, &[Char('n')], "n", Action::Create, "new user, invite, backup or job run", Some("new")),

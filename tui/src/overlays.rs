@@ -85,6 +85,46 @@ impl App {
                 retry,
                 mine,
             } => self.resolve_conflict(key.code, *current, *retry, mine),
+            Overlay::Search {
+                mut text,
+                hits,
+                mut selected,
+            } => match key.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => match hits.get(selected) {
+                    Some(hit) => self.open_issue(hit.issue.key.clone()),
+                    None => Vec::new(),
+                },
+                KeyCode::Up | KeyCode::Down => {
+                    selected = step(selected, hits.len(), key.code);
+                    self.overlay = Some(Overlay::Search {
+                        text,
+                        hits,
+                        selected,
+                    });
+                    Vec::new()
+                }
+                code => {
+                    edit(&mut text, code);
+                    let ask = text.trim().to_string();
+                    self.overlay = Some(Overlay::Search {
+                        text,
+                        hits: if ask.is_empty() { Vec::new() } else { hits },
+                        selected: 0,
+                    });
+                    if ask.is_empty() {
+                        return Vec::new();
+                    }
+                    vec![self.send(
+                        Pending::Search(ask.clone()),
+                        Request::Search {
+                            text: ask,
+                            project: None,
+                            limit: 30,
+                        },
+                    )]
+                }
+            },
             Overlay::Palette {
                 mut query,
                 mut selected,

@@ -90,6 +90,13 @@ impl App {
                 self.filter.server = Some((text, issues.into_iter().map(|i| i.id).collect()));
                 self.clamp_cursors();
             }
+            (Some(Pending::Search(asked)), ResponseBody::SearchHits(found)) => {
+                if let Some(Overlay::Search { text, hits, .. }) = &mut self.overlay
+                    && text.trim() == asked
+                {
+                    *hits = found;
+                }
+            }
             (Some(Pending::Insights), ResponseBody::Insights(insights)) => {
                 self.insights = Some(insights);
             }

@@ -147,6 +147,13 @@ fn reply(request: &Request) -> Option<ResponseBody> {
         }]),
         Request::ListTokens { .. } => ResponseBody::Tokens(vec![ApiToken { id: "0123456789abcdef".into(), user: 1, name: "ci".into(), created_at: 0, last_used_at: None, revoked: false }]),
         Request::TotpStatus => ResponseBody::Totp { enabled: false },
+        Request::Search { text, .. } => ResponseBody::SearchHits(vec![SearchHit {
+            issue: issues().remove(0),
+            score: 1234,
+            field: "description".into(),
+            snippet: format!("Resizing the window while a board is open {text}es the session."),
+            highlights: vec![(42, 47)],
+        }]),
         Request::Insights { query, .. } => ResponseBody::Insights(Insights {
             project: "TACK".into(),
             weeks: (0..12).map(|w| WeekCount { week: format!("2026-09-{:02}", w + 1), created: (w * 3 % 7) as u32, closed: (w * 2 % 5) as u32 }).collect(),
@@ -751,5 +758,29 @@ fn insights_draw_the_projects_charts_with_the_filter_as_burndown() {
             "{charts}"
         );
         insta::assert_snapshot!(format!("insights_{}x{}", size.0, size.1), charts);
+    }
+}
+
+#[test]
+fn f_finds_issues_by_their_words_and_opens_one() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(size, ColorSupport::TrueColor);
+        key(&mut app, KeyCode::Char('f'));
+        for c in "crash".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        let found = render(&app);
+        assert!(
+            found.contains("1 found")
+                && found.contains("TACK-1")
+                && found.contains("crashes the session"),
+            "{found}"
+        );
+        insta::assert_snapshot!(format!("find_{}x{}", size.0, size.1), found);
+        key(&mut app, KeyCode::Enter);
+        assert!(
+            render(&app).contains("Reproduced at 80×24."),
+            "the issue opens"
+        );
     }
 }

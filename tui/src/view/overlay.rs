@@ -276,6 +276,85 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 rect,
             );
         }
+        Overlay::Search {
+            text,
+            hits,
+            selected,
+        } => {
+            let rows = (hits.len() as u16 * 2).clamp(2, area.height.saturating_sub(5).max(2));
+            let rect = centered(area, 96, rows + 4);
+            frame.render_widget(Clear, rect);
+            let block = panel(
+                app,
+                "Find · words in titles, descriptions and comments".into(),
+                true,
+            );
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            let [input, list] =
+                Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
+            let prompt = Line::from(vec![
+                Span::styled("› ", t.accent()),
+                Span::raw(line(text, 80)),
+                Span::styled("▏", t.accent()),
+            ]);
+            let status = if text.trim().is_empty() {
+                "type to search · enter opens · esc closes".to_string()
+            } else {
+                format!("{} found · enter opens · esc closes", hits.len())
+            };
+            frame.render_widget(
+                Paragraph::new(vec![prompt, Line::from(Span::styled(status, t.dim()))]),
+                input,
+            );
+            let width = list.width.saturating_sub(2) as usize;
+            let items: Vec<ListItem> = hits
+                .iter()
+                .map(|hit| {
+                    let mut snippet = Vec::new();
+                    let chars: Vec<char> = plain(&hit.snippet).chars().collect();
+                    let mut at = 0usize;
+                    for (s, e) in &hit.highlights {
+                        let (s, e) = (*s as usize, (*e as usize).min(chars.len()));
+                        if s < at || s >= chars.len() {
+                            continue;
+                        }
+                        snippet.push(Span::styled(
+                            chars[at..s].iter().collect::<String>(),
+                            t.dim(),
+                        ));
+                        snippet.push(Span::styled(
+                            chars[s..e].iter().collect::<String>(),
+                            t.accent().add_modifier(ratatui::style::Modifier::BOLD),
+                        ));
+                        at = e;
+                    }
+                    snippet.push(Span::styled(
+                        chars[at.min(chars.len())..].iter().collect::<String>(),
+                        t.dim(),
+                    ));
+                    ListItem::new(vec![
+                        Line::from(vec![
+                            Span::styled(format!(" {:<10}", hit.issue.key), t.accent()),
+                            Span::raw(line(&hit.issue.title, width.saturating_sub(24))),
+                            Span::styled(format!("  {}", hit.field), t.dim()),
+                        ]),
+                        Line::from(
+                            std::iter::once(Span::raw("   "))
+                                .chain(snippet)
+                                .collect::<Vec<_>>(),
+                        ),
+                    ])
+                })
+                .collect();
+            let mut state =
+                ListState::default().with_selected((!hits.is_empty()).then_some(*selected));
+            frame.render_stateful_widget(
+                List::new(items).highlight_style(t.selected()),
+                list,
+                &mut state,
+            );
+        }
         Overlay::Palette { query, selected } => {
             let found = crate::palette::matching(&app.palette_items(), query);
             let rows = (found.len() as u16).clamp(1, area.height.saturating_sub(5).max(1));
