@@ -245,6 +245,8 @@ pub enum Request {
     Subscribe {
         project: Option<String>,
         after_seq: Option<u64>,
+        /// Only issue events whose issue matches this query.
+        query: Option<String>,
     },
     Unsubscribe,
 
@@ -326,6 +328,8 @@ pub enum Request {
         url: String,
         secret: String,
         events: Vec<String>,
+        /// Only events about issues matching this query.
+        query: Option<String>,
     },
     ListWebhooks {
         project: String,

@@ -309,6 +309,7 @@ type ConnectFuture = Pin<Box<dyn Future<Output = Result<Client, ClientError>> + 
 pub struct EventFeed {
     connector: Box<dyn Fn() -> ConnectFuture + Send + Sync>,
     project: Option<String>,
+    query: Option<String>,
     last_seq: Option<u64>,
     live: Option<(Client, mpsc::Receiver<Event>)>,
     max_retry_delay: Duration,
@@ -323,10 +324,17 @@ impl EventFeed {
         EventFeed {
             connector: Box::new(move || Box::pin(connector())),
             project,
+            query: None,
             last_seq: after_seq,
             live: None,
             max_retry_delay: Duration::from_secs(5),
         }
+    }
+
+    /// Only issue events whose issue matches `query` (tack's query language).
+    pub fn with_query(mut self, query: Option<String>) -> Self {
+        self.query = query;
+        self
     }
 
     pub fn last_seq(&self) -> Option<u64> {
@@ -377,6 +385,7 @@ impl EventFeed {
             .request(Request::Subscribe {
                 project: self.project.clone(),
                 after_seq: self.last_seq,
+                query: self.query.clone(),
             })
             .await?;
         match answer {

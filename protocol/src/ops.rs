@@ -127,6 +127,8 @@ pub struct Webhook {
     pub url: String,
     /// Event names (`issue.created`, …); empty means every event.
     pub events: Vec<String>,
+    /// Only events about issues matching this query (empty: every event).
+    pub query: String,
     pub created_at: Timestamp,
 }
 

@@ -661,7 +661,10 @@ async fn subscriptions_need_read_access() {
         if *who == Anonymous {
             continue;
         }
-        let result = f.service.subscribe(caller, Some("TACK".into()), None).await;
+        let result = f
+            .service
+            .subscribe(caller, Some("TACK".into()), None, None)
+            .await;
         assert_eq!(result.is_ok(), READERS.contains(who), "{who:?}");
     }
 }

@@ -92,6 +92,7 @@ async fn subscribers_see_only_projects_they_may_read() {
         .request(Request::Subscribe {
             project: None,
             after_seq: None,
+            query: None,
         })
         .await
         .unwrap();
@@ -99,6 +100,7 @@ async fn subscribers_see_only_projects_they_may_read() {
         .request(Request::Subscribe {
             project: Some("SECRET".into()),
             after_seq: None,
+            query: None,
         })
         .await;
     assert!(
@@ -112,6 +114,7 @@ async fn subscribers_see_only_projects_they_may_read() {
         .request(Request::Subscribe {
             project: None,
             after_seq: None,
+            query: None,
         })
         .await
         .unwrap();
@@ -214,4 +217,65 @@ async fn a_feed_resumes_after_a_restart_without_gaps_or_repeats() {
         "events written while disconnected are replayed in order"
     );
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_subscription_with_a_query_hears_only_about_matching_issues() {
+    let server = TestServer::start(BIN);
+    let console = server.console().await;
+    console
+        .request(Request::CreateProject {
+            key: "TACK".into(),
+            name: "Tack".into(),
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    let listener = server.console().await;
+    let mut events = listener.take_events().unwrap();
+    listener
+        .request(Request::Subscribe {
+            project: None,
+            after_seq: None,
+            query: Some("is:open priority:urgent".into()),
+        })
+        .await
+        .unwrap();
+    let refused = listener
+        .request(Request::Subscribe {
+            project: None,
+            after_seq: None,
+            query: Some("priority:soon".into()),
+        })
+        .await;
+    assert!(
+        matches!(&refused, Err(ClientError::Api(tack_protocol::ApiError::Invalid { reason, .. })) if reason.contains("not a priority")),
+        "{refused:?}"
+    );
+    console.request(new_issue("TACK", "calm")).await.unwrap();
+    let mut urgent = tack_tests::create_issue("TACK", "on fire", "");
+    if let Request::CreateIssue(new) = &mut urgent {
+        new.priority = tack_protocol::Priority::Urgent;
+    }
+    console.request(urgent).await.unwrap();
+    console
+        .request(Request::CloseIssue {
+            key: "TACK-2".into(),
+        })
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    match &event.record {
+        EventRecord::Issue(issue) => assert_eq!(issue.title, "on fire"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), events.recv())
+            .await
+            .is_err(),
+        "neither the calm issue nor the closing (no longer open) arrives"
+    );
 }

@@ -207,3 +207,94 @@ fn a_delivery_in_flight_survives_kill_9_and_arrives_once_after_restart() {
     let log = server.ok(&["webhook", "deliveries", "TACK"]);
     assert_eq!(log.matches("200").count(), 1, "delivered once: {log}");
 }
+
+#[test]
+fn a_webhook_with_a_query_hears_only_about_matching_issues() {
+    let receiver = HookReceiver::start();
+    let server = TestServer::start_with_config(BIN, FAST_JOBS);
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    let created = server.ok(&[
+        "webhook",
+        "create",
+        "TACK",
+        "--url",
+        &receiver.url(),
+        "--secret",
+        SECRET,
+        "--events",
+        "issue.created,comment.created",
+        "--query",
+        "label:bug priority:>=high",
+    ]);
+    assert!(
+        created.contains("where label:bug priority:>=high"),
+        "{created}"
+    );
+    server.ok(&[
+        "issue",
+        "create",
+        "TACK",
+        "A feature",
+        "--label",
+        "feature",
+        "--priority",
+        "urgent",
+    ]);
+    server.ok(&[
+        "issue",
+        "create",
+        "TACK",
+        "A small bug",
+        "--label",
+        "bug",
+        "--priority",
+        "low",
+    ]);
+    server.ok(&[
+        "issue",
+        "create",
+        "TACK",
+        "A big bug",
+        "--label",
+        "bug",
+        "--priority",
+        "high",
+    ]);
+    server.ok(&["comment", "add", "TACK-3", "still happening"]);
+    server.ok(&["comment", "add", "TACK-1", "not a bug"]);
+    receiver.wait_for(2, Duration::from_secs(20));
+    wait_until("the queue to drain", Duration::from_secs(20), || {
+        server.ok(&["job", "list"]).contains("(none)")
+    });
+    let got: Vec<(String, String)> = receiver
+        .received()
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            (
+                body["event"].as_str().unwrap().to_string(),
+                body["subject"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("issue.created".to_string(), "TACK-3".to_string()),
+            ("comment.created".to_string(), "TACK-3".to_string())
+        ]
+    );
+    let out = server.ctl(&[
+        "webhook",
+        "create",
+        "TACK",
+        "--url",
+        &receiver.url(),
+        "--secret",
+        SECRET,
+        "--query",
+        "label:",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("needs a value"), "{}", stderr(&out));
+}

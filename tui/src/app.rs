@@ -380,6 +380,7 @@ impl App {
             request: Request::Subscribe {
                 project: None,
                 after_seq: None,
+                query: None,
             },
         });
         out

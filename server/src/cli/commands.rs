@@ -85,6 +85,9 @@ pub enum Noun {
         /// Replay events after this sequence number first.
         #[arg(long)]
         after: Option<u64>,
+        /// Only events about issues that match this query.
+        #[arg(long, short)]
+        query: Option<String>,
     },
 }
 

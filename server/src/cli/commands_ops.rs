@@ -77,6 +77,9 @@ pub enum WebhookCmd {
         /// Comma-separated event names (issue.created, issue.updated, …); default all.
         #[arg(long, default_value = "")]
         events: String,
+        /// Only events about issues matching this query (`label:bug priority:>=high`).
+        #[arg(long, short)]
+        query: Option<String>,
     },
     List {
         project: String,
@@ -218,10 +221,12 @@ pub fn webhook_request(cmd: WebhookCmd) -> Request {
             url,
             secret,
             events,
+            query,
         } => Request::CreateWebhook {
             project,
             url,
             secret,
+            query,
             events: events
                 .split(',')
                 .map(str::trim)

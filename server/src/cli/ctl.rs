@@ -85,8 +85,13 @@ fn connect_failed(err: &ClientError) -> u8 {
 
 pub async fn run(args: CtlArgs) -> u8 {
     let target = Target::from_args(&args);
-    if let Noun::Watch { project, after } = args.noun {
-        return watch(target, project, after).await;
+    if let Noun::Watch {
+        project,
+        after,
+        query,
+    } = args.noun
+    {
+        return watch(target, project, after, query).await;
     }
     let mut out = Output {
         json: args.json,
@@ -208,7 +213,12 @@ struct ExecArgs {
     noun: Noun,
 }
 
-async fn watch(target: Target, project: Option<String>, after: Option<u64>) -> u8 {
+async fn watch(
+    target: Target,
+    project: Option<String>,
+    after: Option<u64>,
+    query: Option<String>,
+) -> u8 {
     // Connect once up front so a wrong address or token fails fast with the right exit code.
     if let Err(err) = target.connect().await {
         return connect_failed(&err);
@@ -221,7 +231,8 @@ async fn watch(target: Target, project: Option<String>, after: Option<u64>) -> u
         },
         project,
         after,
-    );
+    )
+    .with_query(query);
     loop {
         match feed.next().await {
             Ok(event) => println!("{}", serde_json::to_string(&event).unwrap_or_default()),

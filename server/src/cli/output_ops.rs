@@ -29,10 +29,11 @@ fn hook_rows(hooks: &[WebhookStatus]) -> Vec<Vec<String>> {
                 h.hook.id.to_string(),
                 h.hook.project_key.clone(),
                 h.hook.url.clone(),
-                if h.hook.events.is_empty() {
-                    "all".into()
-                } else {
-                    h.hook.events.join(",")
+                match (h.hook.events.is_empty(), h.hook.query.is_empty()) {
+                    (true, true) => "all".into(),
+                    (false, true) => h.hook.events.join(","),
+                    (true, false) => format!("all where {}", h.hook.query),
+                    (false, false) => format!("{} where {}", h.hook.events.join(","), h.hook.query),
                 },
                 format!("{} ({} failures)", h.breaker, h.consecutive_failures),
             ]

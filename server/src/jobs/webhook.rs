@@ -212,6 +212,19 @@ pub(crate) async fn deliver(
         Ok(Err(err)) => return (Ran::Failed(format!("cannot read the webhook: {err}")), None),
         Err(err) => return (Ran::Failed(format!("cannot read the webhook: {err}")), None),
     };
+    if !hook.hook.query.trim().is_empty() {
+        let wanted = match tack_protocol::query::parse(&hook.hook.query) {
+            Ok(query) => {
+                service
+                    .event_matches(&crate::service::Caller::Console, &query, event)
+                    .await
+            }
+            Err(_) => false,
+        };
+        if !wanted {
+            return (Ran::Done, None);
+        }
+    }
     let jobs = &service.runtime().jobs;
     if let Err(until) = jobs.admit(hook_id, now_ms()) {
         return (Ran::Postpone(until), None);

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use tack_protocol::{ApiError, Event, ProjectId, ProjectRole};
+use tack_protocol::query::Query;
+use tack_protocol::{ApiError, Event, EventRecord, ProjectId, ProjectRole};
 use tokio::sync::broadcast;
 
 use super::{Caller, Service};
@@ -17,6 +18,8 @@ pub enum SubscriptionFilter {
 
 pub struct Subscription {
     pub filter: SubscriptionFilter,
+    /// Only issue events whose issue matches.
+    pub query: Option<Query>,
     pub live: broadcast::Receiver<Arc<Event>>,
     /// Replay starts after this sequence number.
     pub replay_after: Option<u64>,
@@ -33,7 +36,12 @@ impl Service {
         caller: &Caller,
         project: Option<String>,
         after_seq: Option<u64>,
+        query: Option<String>,
     ) -> Result<Subscription, ApiError> {
+        let query = match query.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => Some(super::search::parse_query(text)?),
+            _ => None,
+        };
         let filter = match project {
             Some(key) => SubscriptionFilter::Project(
                 self.project_for(caller, &key, ProjectRole::Viewer)
@@ -46,6 +54,7 @@ impl Service {
         let live = self.subscribe_bus();
         Ok(Subscription {
             filter,
+            query,
             live,
             replay_after: after_seq,
             seq: self.last_seq(),
@@ -70,6 +79,29 @@ impl Service {
         match self.project_by_id(project_id).await {
             Ok(Some(project)) => Self::role_in(caller, &project).is_some(),
             _ => false,
+        }
+    }
+
+    /// Whether an event is about an issue that matches `query`, as the issue is now. Events
+    /// about no issue (a project renamed, say) do not match.
+    pub async fn event_matches(&self, caller: &Caller, query: &Query, event: &Event) -> bool {
+        let issue = match &event.record {
+            EventRecord::Issue(issue) => Some(issue.clone()),
+            EventRecord::Comment(comment) => {
+                let id = comment.issue;
+                self.read(move |s| s.issue(id)).await.ok().flatten()
+            }
+            _ => None,
+        };
+        let Some(issue) = issue else {
+            return false;
+        };
+        let Ok(Some(project)) = self.project_by_id(issue.project).await else {
+            return false;
+        };
+        match self.query_facts(caller, query, &[(&project, &issue)]).await {
+            Ok(facts) => tack_protocol::query::matches(query, &issue, &facts),
+            Err(_) => false,
         }
     }
 

@@ -455,8 +455,9 @@ impl Service {
                 url,
                 secret,
                 events,
+                query,
             } => {
-                self.create_webhook(caller, project, url, secret, events)
+                self.create_webhook(caller, project, url, secret, events, query)
                     .await
             }
             ListWebhooks { project } => self.list_webhooks(caller, project).await,

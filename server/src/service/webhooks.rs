@@ -25,7 +25,10 @@ impl Service {
         url: String,
         secret: String,
         events: Vec<String>,
+        query: Option<String>,
     ) -> Result<ResponseBody, ApiError> {
+        let query = validate::clean_line(query.as_deref().unwrap_or_default());
+        super::search::parse_query(&query)?;
         let project = self
             .project_for(caller, &project, ProjectRole::Owner)
             .await?;
@@ -68,6 +71,7 @@ impl Service {
             project_key: project.key.clone(),
             url: url.clone(),
             events: names,
+            query,
             created_at: now_ms(),
         };
         let events = self

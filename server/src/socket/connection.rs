@@ -197,12 +197,21 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
             continue;
         }
         match body {
-            Request::Subscribe { project, after_seq } => {
-                if let Some(previous) = subscription.take() {
-                    previous.cancel();
-                }
-                match server.service.subscribe(&caller, project, after_seq).await {
+            Request::Subscribe {
+                project,
+                after_seq,
+                query,
+            } => {
+                // A refused subscription leaves the one in place alone.
+                match server
+                    .service
+                    .subscribe(&caller, project, after_seq, query)
+                    .await
+                {
                     Ok(sub) => {
+                        if let Some(previous) = subscription.take() {
+                            previous.cancel();
+                        }
                         let stop = CancellationToken::new();
                         subscription = Some(stop.clone());
                         let (service, caller, outbox) =
@@ -367,6 +376,7 @@ async fn follow(
 ) {
     let Subscription {
         filter,
+        query,
         mut live,
         replay_after,
         seq,
@@ -379,7 +389,9 @@ async fn follow(
         return;
     }
     let mut last = replay_after.unwrap_or(seq);
-    if replay_after.is_some() && !replay(&service, &caller, &filter, &mut last, &outbox).await {
+    if replay_after.is_some()
+        && !replay(&service, &caller, (&filter, &query), &mut last, &outbox).await
+    {
         return;
     }
     loop {
@@ -389,7 +401,7 @@ async fn follow(
                     continue;
                 }
                 last = event.seq;
-                if service.may_see(&caller, &filter, &event).await
+                if wanted(&service, &caller, (&filter, &query), &event).await
                     && !send_event(&outbox, (*event).clone()).await
                 {
                     return;
@@ -397,7 +409,7 @@ async fn follow(
             }
             // Fell behind the live stream: catch up from the log, then carry on.
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                if !replay(&service, &caller, &filter, &mut last, &outbox).await {
+                if !replay(&service, &caller, (&filter, &query), &mut last, &outbox).await {
                     return;
                 }
             }
@@ -410,11 +422,31 @@ async fn send_event(outbox: &mpsc::Sender<ServerFrame>, event: Event) -> bool {
     outbox.send(ServerFrame::Event(event)).await.is_ok()
 }
 
+/// What a subscription asked for: which projects, and which issues.
+type Wanted<'a> = (
+    &'a crate::service::SubscriptionFilter,
+    &'a Option<tack_protocol::query::Query>,
+);
+
+/// Whether the caller may see `event` and it is one their subscription asked for.
+async fn wanted(
+    service: &Service,
+    caller: &Caller,
+    (filter, query): Wanted<'_>,
+    event: &Event,
+) -> bool {
+    service.may_see(caller, filter, event).await
+        && match query {
+            Some(query) => service.event_matches(caller, query, event).await,
+            None => true,
+        }
+}
+
 /// Sends logged events after `last` that the caller may see; false if the client is gone.
 async fn replay(
     service: &Service,
     caller: &Caller,
-    filter: &crate::service::SubscriptionFilter,
+    (filter, query): Wanted<'_>,
     last: &mut u64,
     outbox: &mpsc::Sender<ServerFrame>,
 ) -> bool {
@@ -429,7 +461,9 @@ async fn replay(
         let full = page.len() >= crate::service::events::REPLAY_PAGE;
         for event in page {
             *last = event.seq;
-            if service.may_see(caller, filter, &event).await && !send_event(outbox, event).await {
+            if wanted(service, caller, (filter, query), &event).await
+                && !send_event(outbox, event).await
+            {
                 return false;
             }
         }
