@@ -667,6 +667,12 @@ fn the_query_bar_completes_marks_mistakes_and_sorts() {
         for c in "is:open prio".chars() {
             key(&mut app, KeyCode::Char(c));
         }
+        let completing = render(&app);
+        assert!(completing.contains("tab: priority:"), "{completing}");
+        insta::assert_snapshot!(
+            format!("query_bar_completion_{}x{}", size.0, size.1),
+            completing
+        );
         key(&mut app, KeyCode::Tab);
         for c in ">=med".chars() {
             key(&mut app, KeyCode::Char(c));
