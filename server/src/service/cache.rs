@@ -26,6 +26,7 @@ pub struct Cache {
     issues: RwLock<HashMap<(ProjectId, u64), Arc<Issue>>>,
     boards: RwLock<HashMap<ProjectId, Arc<Vec<Issue>>>>,
     open_by_user: RwLock<HashMap<UserId, Arc<Vec<Issue>>>>,
+    pub query_boards: super::query_board::QueryBoards,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -41,7 +42,7 @@ impl Cache {
         self.generation.load(Ordering::Acquire)
     }
 
-    fn unchanged_since(&self, generation: u64) -> bool {
+    pub fn unchanged_since(&self, generation: u64) -> bool {
         self.generation() == generation
     }
 
@@ -49,6 +50,7 @@ impl Cache {
     pub fn apply(&self, events: &[Event]) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         for event in events {
+            self.query_boards.apply(event);
             match &event.record {
                 EventRecord::Issue(issue) => {
                     // Refresh an issue that is cached; a new one waits until someone reads it, so

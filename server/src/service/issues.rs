@@ -576,6 +576,23 @@ impl Service {
         Ok(self.cache().fill_board(generation, project.id, issues))
     }
 
+    /// A project's slim board for queries, built once and then kept current by the cache.
+    pub(crate) async fn slim_board(
+        &self,
+        project: &Project,
+    ) -> Result<super::query_board::SlimBoard, ApiError> {
+        if let Some(board) = self.cache().query_boards.get(project.id) {
+            return Ok(board);
+        }
+        let generation = self.cache().generation();
+        let id = project.id;
+        let issues = self.read(move |s| s.issues_of_project(id)).await?;
+        let cache = self.cache();
+        Ok(cache
+            .query_boards
+            .fill(project, &issues, || cache.unchanged_since(generation)))
+    }
+
     async fn open_issues_of(&self, user: UserId) -> Result<Arc<Vec<Issue>>, ApiError> {
         if let Some(open) = self.cache().open_issues_of(user) {
             return Ok(open);
@@ -602,13 +619,25 @@ impl Service {
             Some(handle) => Some(self.user_by_handle(handle).await?.id),
             None => None,
         };
+        let query = match filter.query.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => Some(super::search::parse_query(text)?),
+            _ => None,
+        };
+        // A query scans the slim boards (text goes through the index); the rest reads boards.
+        let slim = query.is_some() && self.runtime().search.get().is_some();
         // The issues to look at, borrowed from the cached boards: only matches are copied.
         let mut pools: Vec<(Arc<Project>, Arc<Vec<Issue>>)> = Vec::new();
+        let mut slims: Vec<(Arc<Project>, super::query_board::SlimBoard)> = Vec::new();
         match project {
             Some(key) => {
                 let project = self.project_for(caller, &key, ProjectRole::Viewer).await?;
-                let board = self.board(&project).await?;
-                pools.push((project, board));
+                if slim {
+                    let board = self.slim_board(&project).await?;
+                    slims.push((project, board));
+                } else {
+                    let board = self.board(&project).await?;
+                    pools.push((project, board));
+                }
             }
             None => {
                 let pool: Arc<Vec<Issue>> = match (assignee, filter.open) {
@@ -618,9 +647,14 @@ impl Service {
                     }
                     (None, _) => {
                         for project in self.readable_projects(caller, false).await? {
-                            let board = self.board(&project).await?;
                             if let Some(project) = self.project_by_id(project.id).await? {
-                                pools.push((project, board));
+                                if slim {
+                                    let board = self.slim_board(&project).await?;
+                                    slims.push((project, board));
+                                } else {
+                                    let board = self.board(&project).await?;
+                                    pools.push((project, board));
+                                }
                             }
                         }
                         Arc::new(Vec::new())
@@ -646,6 +680,11 @@ impl Service {
         let candidates: Vec<(&Arc<Project>, &Issue)> = pools
             .iter()
             .flat_map(|(p, board)| board.iter().map(move |i| (p, i)))
+            .chain(
+                slims
+                    .iter()
+                    .flat_map(|(p, board)| board.order.values().map(move |i| (p, i.as_ref()))),
+            )
             .collect();
         let text = filter
             .text
@@ -657,10 +696,6 @@ impl Service {
             .as_deref()
             .map(|l| validate::clean_line(l).to_lowercase());
         let limit = filter.limit.map_or(usize::MAX, |l| l as usize);
-        let query = match filter.query.as_deref().map(str::trim) {
-            Some(text) if !text.is_empty() => Some(super::search::parse_query(text)?),
-            _ => None,
-        };
         let facts = match &query {
             Some(query) => Some(self.query_facts(caller, query, &candidates).await?),
             None => None,
@@ -704,6 +739,19 @@ impl Service {
         {
             tack_protocol::query::sort_issues(&mut out, &query.sort, facts);
             out.truncate(limit);
+        }
+        if !slims.is_empty() {
+            // Slim issues have no description: answer with the stored ones.
+            let ids: Vec<u64> = out.iter().map(|i| i.id).collect();
+            out = self
+                .read(move |s| {
+                    let mut full = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        full.extend(s.issue(id)?);
+                    }
+                    Ok(full)
+                })
+                .await?;
         }
         Ok(ResponseBody::Issues(out))
     }

@@ -15,6 +15,7 @@ mod jobs;
 mod keys;
 mod notifications;
 mod projects;
+mod query_board;
 mod search;
 mod tokens;
 mod totp;
