@@ -171,6 +171,20 @@ impl SearchIndex {
         words
     }
 
+    /// A word, or a word it starts, in any field: what a query's text term filters by.
+    fn prefix_query(&self, word: &str) -> Box<dyn Query> {
+        let f = self.fields;
+        let any: Vec<(Occur, Box<dyn Query>)> = [f.title, f.description, f.comments]
+            .into_iter()
+            .map(|field| {
+                let term = Term::from_field_text(field, word);
+                let query: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(term, 0, true));
+                (Occur::Should, query)
+            })
+            .collect();
+        Box::new(BooleanQuery::new(any))
+    }
+
     fn word_query(&self, word: &str) -> Box<dyn Query> {
         let f = self.fields;
         let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -205,11 +219,18 @@ impl SearchIndex {
         Box::new(BooleanQuery::new(any))
     }
 
-    fn query_for(&self, words: &[String], projects: &[ProjectId]) -> BooleanQuery {
+    fn query_for(&self, words: &[String], projects: &[ProjectId], ranked: bool) -> BooleanQuery {
         let f = self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = words
             .iter()
-            .map(|w| (Occur::Must, self.word_query(w)))
+            .map(|w| {
+                let query = if ranked {
+                    self.word_query(w)
+                } else {
+                    self.prefix_query(w)
+                };
+                (Occur::Must, query)
+            })
             .collect();
         // Never an issue of a project the caller cannot read.
         must.push((
@@ -231,7 +252,9 @@ impl SearchIndex {
             .first(address.doc_id)
     }
 
-    /// Every issue matching all the words of `text` in `projects`, unranked: for filtering.
+    /// Every issue with all the words of `text` (or words they start) in `projects`, unranked:
+    /// what a query's text filters by. Typos are for ranked search, where a near miss is shown
+    /// below the exact hits rather than mixed into a filter.
     pub fn matching(
         &self,
         text: &str,
@@ -243,7 +266,7 @@ impl SearchIndex {
         }
         let searcher = self.reader.searcher();
         let found = searcher.search(
-            &self.query_for(&words, projects),
+            &self.query_for(&words, projects, false),
             &tantivy::collector::DocSetCollector,
         )?;
         Ok(found
@@ -265,7 +288,7 @@ impl SearchIndex {
         }
         let searcher = self.reader.searcher();
         let top = searcher.search(
-            &self.query_for(&words, projects),
+            &self.query_for(&words, projects, true),
             &TopDocs::with_limit(limit),
         )?;
         Ok(top
