@@ -283,30 +283,34 @@ fn sort_value(key: Key, issue: &Issue, facts: &dyn Facts) -> (Option<i64>, Strin
 }
 
 /// Orders issues by the sorts, in turn; issues without a value go last either way.
-pub fn sort_issues(issues: &mut [Issue], sorts: &[Sort], facts: &dyn Facts) {
-    issues.sort_by(|a, b| {
-        for sort in sorts {
-            let (va, vb) = (
-                sort_value(sort.key, a, facts),
-                sort_value(sort.key, b, facts),
-            );
-            let ordering = match (va.0, vb.0) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => return Ordering::Less,
-                (None, Some(_)) => return Ordering::Greater,
-                (None, None) => va.1.cmp(&vb.1),
-            };
-            let ordering = if sort.desc {
-                ordering.reverse()
-            } else {
-                ordering
-            };
-            if ordering != Ordering::Equal {
-                return ordering;
-            }
+/// How two issues compare under the sorts, in turn; issues without a value go last either way.
+pub fn order(a: &Issue, b: &Issue, sorts: &[Sort], facts: &dyn Facts) -> Ordering {
+    for sort in sorts {
+        let (va, vb) = (
+            sort_value(sort.key, a, facts),
+            sort_value(sort.key, b, facts),
+        );
+        let ordering = match (va.0, vb.0) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => return Ordering::Less,
+            (None, Some(_)) => return Ordering::Greater,
+            (None, None) => va.1.cmp(&vb.1),
+        };
+        let ordering = if sort.desc {
+            ordering.reverse()
+        } else {
+            ordering
+        };
+        if ordering != Ordering::Equal {
+            return ordering;
         }
-        Ordering::Equal
-    });
+    }
+    Ordering::Equal
+}
+
+/// Orders issues by the sorts (stable: ties keep their order).
+pub fn sort_issues(issues: &mut [Issue], sorts: &[Sort], facts: &dyn Facts) {
+    issues.sort_by(|a, b| order(a, b, sorts, facts));
 }
 
 #[cfg(test)]

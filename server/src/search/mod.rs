@@ -13,7 +13,7 @@ use tack_protocol::IssueId;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-pub use index::{IndexDoc, SearchError, SearchIndex, StoredText};
+pub use index::{IdSet, IndexDoc, SearchError, SearchIndex, StoredText};
 
 use crate::service::Service;
 

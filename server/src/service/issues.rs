@@ -700,7 +700,7 @@ impl Service {
             Some(query) => Some(self.query_facts(caller, query, &candidates).await?),
             None => None,
         };
-        let mut out = Vec::new();
+        let mut out: Vec<&Issue> = Vec::new();
         for (project, issue) in candidates {
             if let (Some(query), Some(facts)) = (&query, &facts)
                 && !tack_protocol::query::matches(query, issue, facts)
@@ -728,7 +728,7 @@ impl Service {
             {
                 continue;
             }
-            out.push(issue.clone());
+            out.push(issue);
             // A sorted query must see every match before it can keep the first few.
             if out.len() >= limit && query.as_ref().is_none_or(|q| q.sort.is_empty()) {
                 break;
@@ -737,9 +737,10 @@ impl Service {
         if let (Some(query), Some(facts)) = (&query, &facts)
             && !query.sort.is_empty()
         {
-            tack_protocol::query::sort_issues(&mut out, &query.sort, facts);
+            out.sort_by(|a, b| tack_protocol::query::order(a, b, &query.sort, facts));
             out.truncate(limit);
         }
+        let mut out: Vec<Issue> = out.into_iter().cloned().collect();
         if !slims.is_empty() {
             // Slim issues have no description: answer with the stored ones.
             let ids: Vec<u64> = out.iter().map(|i| i.id).collect();

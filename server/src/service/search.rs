@@ -1,7 +1,7 @@
 //! Full-text search and the query language on the server: ranked hits with snippets, and the
 //! facts a query is evaluated against.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tack_protocol::query::{self, Facts, Key, Query, Term, Value};
@@ -18,8 +18,6 @@ use crate::search::highlight::snippet;
 const SNIPPET_WIDTH: usize = 120;
 /// The console, where a query names people.
 const CONSOLE: UserId = 0;
-/// The most issues one text term of a query may match.
-const TEXT_MATCHES: usize = 200_000;
 
 pub(crate) fn parse_query(text: &str) -> Result<Query, ApiError> {
     query::parse(text).map_err(|e| ApiError::invalid("query", e.to_string()))
@@ -33,7 +31,7 @@ pub(crate) struct ServerFacts {
     issues: HashMap<IssueId, (String, bool)>,
     now: Timestamp,
     /// Issues each text term matched in the index; `None`: no index, match substrings.
-    text: Option<HashMap<String, HashSet<IssueId>>>,
+    text: Option<HashMap<String, crate::search::IdSet>>,
     commenters: HashMap<IssueId, Vec<UserId>>,
     mentions: HashMap<IssueId, Vec<UserId>>,
     watchers: HashMap<IssueId, Vec<UserId>>,
@@ -57,7 +55,7 @@ impl Facts for ServerFacts {
     }
     fn text_match(&self, issue: &Issue, text: &str) -> bool {
         match &self.text {
-            Some(hits) => hits.get(text).is_some_and(|ids| ids.contains(&issue.id)),
+            Some(hits) => hits.get(text).is_some_and(|ids| ids.contains(issue.id)),
             None => {
                 let text = text.to_lowercase();
                 issue.title.to_lowercase().contains(&text)
@@ -168,16 +166,12 @@ impl Service {
                 for word in query.text() {
                     let index = index.clone();
                     let (words, readable) = (word.to_string(), readable.clone());
-                    let found = tokio::task::spawn_blocking(move || {
-                        index.search(&words, &readable, TEXT_MATCHES)
-                    })
-                    .await
-                    .map_err(|e| ApiError::internal(e.to_string()))?
-                    .map_err(|e| ApiError::unavailable(e.to_string()))?;
-                    hits.insert(
-                        word.to_string(),
-                        found.into_iter().map(|(id, _)| id).collect(),
-                    );
+                    let found =
+                        tokio::task::spawn_blocking(move || index.matching(&words, &readable))
+                            .await
+                            .map_err(|e| ApiError::internal(e.to_string()))?
+                            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+                    hits.insert(word.to_string(), found);
                 }
                 Some(hits)
             }
