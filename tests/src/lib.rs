@@ -203,6 +203,15 @@ impl TestServer {
         stdout(&out)
     }
 
+    /// A new API token for an existing user, through `tack ctl token create`.
+    pub fn token_for(&self, handle: &str) -> String {
+        self.ok(&["token", "create", "--name", "test", "--user", handle])
+            .split_whitespace()
+            .find(|w| w.starts_with("tack_"))
+            .expect("token create prints the token")
+            .to_string()
+    }
+
     /// Runs `tack ctl --addr <api> --token TOKEN ARGS…`.
     pub fn ctl_token(&self, token: &str, args: &[&str]) -> Output {
         Command::new(&self.bin)

@@ -25,12 +25,7 @@ async fn queries_and_search_find_issues_the_caller_may_read_best_first() {
     let key = ssh::new_key();
     server.ok(&["user", "create", "alice"]);
     server.ok(&["key", "add", &ssh::authorized_line(&key), "--user", "alice"]);
-    let token = server
-        .ok(&["token", "create", "--name", "t", "--user", "alice"])
-        .split_whitespace()
-        .find(|w| w.starts_with("tack_"))
-        .unwrap()
-        .to_string();
+    let token = server.token_for("alice");
     server.ok(&["project", "create", "TACK", "Tack"]);
     server.ok(&["project", "create", "SECRET", "Secret"]);
     server.ok(&["project", "member", "TACK", "alice", "member"]);
@@ -175,12 +170,7 @@ fn saved_views_are_personal_or_shared_and_show_what_their_query_finds() {
     let token_of = |handle: &str| {
         server.ok(&["user", "create", handle]);
         server.ok(&["project", "member", "TACK", handle, "member"]);
-        server
-            .ok(&["token", "create", "--name", "t", "--user", handle])
-            .split_whitespace()
-            .find(|w| w.starts_with("tack_"))
-            .unwrap()
-            .to_string()
+        server.token_for(handle)
     };
     server.ok(&["project", "create", "TACK", "Tack"]);
     let alice = token_of("alice");

@@ -112,12 +112,7 @@ fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
     // Owners only: a plain member cannot see the webhook or its log.
     server.ok(&["user", "create", "bob"]);
     server.ok(&["project", "member", "TACK", "bob", "member"]);
-    let token = server.ok(&["token", "create", "--name", "t", "--user", "bob"]);
-    let token = token
-        .split_whitespace()
-        .find(|w| w.starts_with("tack_"))
-        .unwrap()
-        .to_string();
+    let token = server.token_for("bob");
     let out = server.ctl_token(&token, &["webhook", "list", "TACK"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("owner role"), "{}", stderr(&out));
