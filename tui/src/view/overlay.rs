@@ -281,7 +281,11 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
             hits,
             selected,
         } => {
-            let rows = (hits.len() as u16 * 2).clamp(2, area.height.saturating_sub(5).max(2));
+            let lines: usize = hits
+                .iter()
+                .map(|h| if h.field == "title" { 1 } else { 2 })
+                .sum();
+            let rows = (lines as u16).clamp(2, area.height.saturating_sub(5).max(2));
             let rect = centered(area, 96, rows + 4);
             frame.render_widget(Clear, rect);
             let block = panel(
@@ -312,6 +316,11 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                 .iter()
                 .map(|hit| {
                     let mut snippet = Vec::new();
+                    let base = if hit.field == "title" {
+                        t.text()
+                    } else {
+                        t.dim()
+                    };
                     let chars: Vec<char> = plain(&hit.snippet).chars().collect();
                     let mut at = 0usize;
                     for (s, e) in &hit.highlights {
@@ -319,10 +328,7 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                         if s < at || s >= chars.len() {
                             continue;
                         }
-                        snippet.push(Span::styled(
-                            chars[at..s].iter().collect::<String>(),
-                            t.dim(),
-                        ));
+                        snippet.push(Span::styled(chars[at..s].iter().collect::<String>(), base));
                         snippet.push(Span::styled(
                             chars[s..e].iter().collect::<String>(),
                             t.accent().add_modifier(ratatui::style::Modifier::BOLD),
@@ -331,20 +337,29 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                     }
                     snippet.push(Span::styled(
                         chars[at.min(chars.len())..].iter().collect::<String>(),
-                        t.dim(),
+                        base,
                     ));
-                    ListItem::new(vec![
-                        Line::from(vec![
-                            Span::styled(format!(" {:<10}", hit.issue.key), t.accent()),
-                            Span::raw(line(&hit.issue.title, width.saturating_sub(24))),
-                            Span::styled(format!("  {}", hit.field), t.dim()),
-                        ]),
-                        Line::from(
-                            std::iter::once(Span::raw("   "))
-                                .chain(snippet)
-                                .collect::<Vec<_>>(),
-                        ),
-                    ])
+                    let key = Span::styled(format!(" {:<10}", hit.issue.key), t.accent());
+                    // A match in the title is marked in the title itself; one elsewhere gets
+                    // a line of its own under the title.
+                    if hit.field == "title" {
+                        ListItem::new(Line::from(
+                            std::iter::once(key).chain(snippet).collect::<Vec<_>>(),
+                        ))
+                    } else {
+                        ListItem::new(vec![
+                            Line::from(vec![
+                                key,
+                                Span::raw(line(&hit.issue.title, width.saturating_sub(24))),
+                                Span::styled(format!("  in the {}", hit.field), t.dim()),
+                            ]),
+                            Line::from(
+                                std::iter::once(Span::raw("   "))
+                                    .chain(snippet)
+                                    .collect::<Vec<_>>(),
+                            ),
+                        ])
+                    }
                 })
                 .collect();
             let mut state =
