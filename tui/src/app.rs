@@ -150,6 +150,7 @@ pub(crate) enum Pending {
     /// The issues a server-answered filter found.
     FilterIds(String),
     Views,
+    ViewSaved,
     Insights,
     /// Search hits for this text (older answers are dropped).
     Search(String),

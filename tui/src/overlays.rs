@@ -234,7 +234,7 @@ impl App {
                 };
                 let project = self.board.as_ref().map(|b| b.project.key.clone());
                 vec![self.send(
-                    Pending::Views,
+                    Pending::ViewSaved,
                     Request::SaveView {
                         name,
                         project,

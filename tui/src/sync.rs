@@ -100,19 +100,19 @@ impl App {
             (Some(Pending::Insights), ResponseBody::Insights(insights)) => {
                 self.insights = Some(insights);
             }
-            (Some(Pending::Views), ResponseBody::Views(views)) => {
-                // A save answers with the one view saved: list them all again.
-                if views.len() == 1 && self.views.iter().all(|v| v.id != views[0].id) {
+            (Some(Pending::Views), ResponseBody::Views(views)) => self.views = views,
+            // A save answers with the view saved: say so and list them all again.
+            (Some(Pending::ViewSaved), ResponseBody::Views(saved)) => {
+                if let Some(view) = saved.first() {
                     self.toast(
-                        format!("view {} saved: find it on the home screen", views[0].name),
+                        format!("view {} saved: find it on the home screen", view.name),
                         false,
                     );
-                    return vec![self.send(
-                        Pending::Views,
-                        tack_protocol::Request::ListViews { project: None },
-                    )];
                 }
-                self.views = views;
+                return vec![self.send(
+                    Pending::Views,
+                    tack_protocol::Request::ListViews { project: None },
+                )];
             }
             (Some(Pending::ViewIssues(name)), ResponseBody::View { issues, .. })
                 if self.home_view.as_deref() == Some(name.as_str()) =>

@@ -167,6 +167,7 @@ fn reply(request: &Request) -> Option<ResponseBody> {
             SavedView { id: 1, name: "Bugs".into(), owner: 1, project: Some(1), project_key: Some("TACK".into()), shared: false, query: "label:bug".into(), layout: Layout::Board, created_at: 0 },
             SavedView { id: 2, name: "Urgent anywhere".into(), owner: 2, project: None, project_key: None, shared: true, query: "priority:urgent".into(), layout: Layout::List, created_at: 0 },
         ]),
+        Request::SaveView { name, query, .. } => ResponseBody::Views(vec![SavedView { id: 3, name: name.clone(), owner: 1, project: Some(1), project_key: Some("TACK".into()), shared: false, query: query.clone(), layout: Layout::Board, created_at: 0 }]),
         Request::ShowView { .. } => ResponseBody::View {
             view: SavedView { id: 2, name: "Urgent anywhere".into(), owner: 2, project: None, project_key: None, shared: true, query: "priority:urgent".into(), layout: Layout::List, created_at: 0 },
             issues: vec![issues().remove(3)],
@@ -729,6 +730,9 @@ fn saved_views_are_pinned_at_home_and_open_with_their_query() {
             sent.iter().any(|c| matches!(c, tack_tui::Command::Send { request: Request::SaveView { name, query, layout: Layout::Board, shared: false, .. }, .. } if name == "x" && query == "label:bug")),
             "{sent:?}"
         );
+        // The answer is said once and the views are listed again, once.
+        answer(&mut app, sent, reply);
+        assert!(render(&app).contains("view x saved"));
         // A view across projects fills the home list.
         // Home again, still on the views.
         key(&mut app, KeyCode::Char('g'));

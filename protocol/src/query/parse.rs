@@ -420,6 +420,12 @@ fn sort(word: &str, column: usize) -> Result<Sort, ParseError> {
     } else {
         (spec, false)
     };
+    if name.is_empty() {
+        return Err(error(
+            column + 5,
+            "sort: needs a key, e.g. sort:priority-desc or sort:due",
+        ));
+    }
     let key = key_named(name, column + 5)?;
     let sortable = key.is_ordered() || matches!(key, Key::Project | Key::Status);
     if !sortable {

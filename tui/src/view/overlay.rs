@@ -111,6 +111,15 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
             let mut hint = Line::from(Span::styled("enter saves · esc cancels", t.dim()));
             let mut more = None;
             if filtering {
+                // What could come next, whether or not the text reads yet.
+                let options = crate::filter::completions(text, app);
+                if !options.is_empty() {
+                    let shown: Vec<String> = options.iter().take(6).map(|o| plain(o)).collect();
+                    more = Some(Line::from(Span::styled(
+                        format!("tab: {}", shown.join("  ")),
+                        t.dim(),
+                    )));
+                }
                 match app.filter.error() {
                     Some(error) => {
                         // What cannot be read is marked from the column of the mistake on.
@@ -130,15 +139,6 @@ pub(super) fn draw_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, area
                         hint = Line::from(Span::styled(error.to_string(), t.error()));
                     }
                     None => {
-                        let options = crate::filter::completions(text, app);
-                        if !options.is_empty() {
-                            let shown: Vec<String> =
-                                options.iter().take(6).map(|o| plain(o)).collect();
-                            more = Some(Line::from(Span::styled(
-                                format!("tab: {}", shown.join("  ")),
-                                t.dim(),
-                            )));
-                        }
                         hint = Line::from(Span::styled(
                             "enter keeps it · esc cancels · tab completes",
                             t.dim(),
