@@ -17,8 +17,9 @@ use tantivy::schema::{
 use tantivy::tokenizer::TokenStream;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
 
-/// Memory for the index writer's buffer.
-const WRITER_HEAP: usize = 50 * 1024 * 1024;
+/// Memory for the index writer's buffer: one thread is plenty for issues trickling in, and a
+/// small buffer only means more, smaller segments for the merger.
+const WRITER_HEAP: usize = 20 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -94,7 +95,7 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer = index.writer(WRITER_HEAP)?;
+        let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
         Ok(SearchIndex {
             index,
             reader,
