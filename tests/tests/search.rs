@@ -95,6 +95,23 @@ async fn queries_and_search_find_issues_the_caller_may_read_best_first() {
         list("priority:>=high sort:priority-desc"),
         ["TACK-3", "TACK-1"]
     );
+    let page = server.ctl_token(
+        &token,
+        &[
+            "--json",
+            "issue",
+            "list",
+            "--query",
+            "sort:priority-asc",
+            "--limit",
+            "2",
+        ],
+    );
+    assert_eq!(
+        keys_of(&stdout(&page), "/key"),
+        ["TACK-2", "TACK-1"],
+        "the first page of a sorted query"
+    );
     assert_eq!(list("is:overdue"), ["TACK-2"]);
     assert_eq!(
         list("(priority:urgent OR label:bug) -assignee:alice"),

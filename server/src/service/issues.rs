@@ -737,8 +737,17 @@ impl Service {
         if let (Some(query), Some(facts)) = (&query, &facts)
             && !query.sort.is_empty()
         {
-            out.sort_by(|a, b| tack_protocol::query::order(a, b, &query.sort, facts));
-            out.truncate(limit);
+            // Board order breaks ties; only the page needs sorting once it is picked out.
+            let mut ranked: Vec<(usize, &Issue)> = out.into_iter().enumerate().collect();
+            let cmp = |a: &(usize, &Issue), b: &(usize, &Issue)| {
+                tack_protocol::query::order(a.1, b.1, &query.sort, facts).then(a.0.cmp(&b.0))
+            };
+            if ranked.len() > limit {
+                ranked.select_nth_unstable_by(limit, cmp);
+                ranked.truncate(limit);
+            }
+            ranked.sort_by(cmp);
+            out = ranked.into_iter().map(|(_, issue)| issue).collect();
         }
         let mut out: Vec<Issue> = out.into_iter().cloned().collect();
         if !slims.is_empty() {
