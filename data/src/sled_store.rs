@@ -46,14 +46,30 @@ pub struct SledStore {
     writer: Writer,
 }
 
+/// How long opening waits for the store's file lock: a handle just dropped in this process
+/// (or a server just exiting) lets go of it from sled's own thread a moment later.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(crate) fn open_db(path: &Path, cache_capacity: u64) -> Result<sled::Db, StoreError> {
-    sled::Config::new()
-        .path(path)
-        .cache_capacity(cache_capacity)
-        .open()
-        .map_err(|e| {
-            StoreError::Engine(format!("cannot open the store at {}: {e}", path.display()))
-        })
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(e) if e.to_string().contains("lock") && started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => {
+                return Err(StoreError::Engine(format!(
+                    "cannot open the store at {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
 }
 
 fn meta_u64(trees: &Trees, key: &[u8], default: u64) -> Result<u64, StoreError> {
