@@ -290,6 +290,19 @@ pub struct Notification {
     pub read: bool,
 }
 
+impl NotificationKind {
+    /// What happened, as it reads between the actor and the issue: `@bob commented on TACK-3`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            NotificationKind::Assigned => "assigned you",
+            NotificationKind::Mentioned => "mentioned you on",
+            NotificationKind::Commented => "commented on",
+            NotificationKind::StateChanged => "moved",
+            NotificationKind::DueSoon => "reminds you: due soon,",
+        }
+    }
+}
+
 impl StateCategory {
     pub fn is_closed(self) -> bool {
         matches!(self, StateCategory::Done | StateCategory::Canceled)

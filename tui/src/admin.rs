@@ -140,24 +140,8 @@ impl AdminView {
     }
 }
 
-/// Days since the epoch of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 fn date_ms(text: &str) -> Option<i64> {
-    let mut parts = text.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || parts.next().is_some() {
-        return None;
-    }
-    Some(days_from_civil(y, m, d) * 86_400_000)
+    tack_protocol::query::day_of(text).map(|day| day * 86_400_000)
 }
 
 /// Reads the audit bar: `@alice p:TACK kind:issue_created since:2026-11-01 until:2026-11-30`.

@@ -34,10 +34,13 @@ pub trait Facts {
     }
 }
 
-/// Days since the epoch of `YYYY-MM-DD`.
-fn day_of(date: &str) -> Option<i64> {
+/// Days since the epoch of `YYYY-MM-DD` (Howard Hinnant's days-from-civil).
+pub fn day_of(date: &str) -> Option<i64> {
     let mut parts = date.split('-').map(|p| p.parse::<i64>().ok());
     let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || parts.next().is_some() {
+        return None;
+    }
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

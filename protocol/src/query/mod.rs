@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::StateCategory;
 
-pub use eval::{Facts, matches, order, sort_issues};
+pub use eval::{Facts, day_of, matches, order, sort_issues};
 pub use parse::{ParseError, distance as edit_distance, parse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]

@@ -89,16 +89,6 @@ impl Mailer {
     }
 }
 
-fn what(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Assigned => "assigned you",
-        NotificationKind::Mentioned => "mentioned you on",
-        NotificationKind::Commented => "commented on",
-        NotificationKind::StateChanged => "moved",
-        NotificationKind::DueSoon => "is due soon:",
-    }
-}
-
 async fn actor_name(service: &Service, actor: Actor) -> String {
     match actor {
         Actor::User(id) => match service.user_by_id(id).await {
@@ -125,7 +115,7 @@ async fn describe(service: &Service, n: &Notification) -> String {
     format!(
         "{} {} {} {title}",
         actor_name(service, n.actor).await,
-        what(n.kind),
+        n.kind.verb(),
         n.issue_key
     )
 }

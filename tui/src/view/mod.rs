@@ -442,19 +442,12 @@ fn draw_profile(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn draw_inbox(app: &App, frame: &mut Frame, area: Rect) {
-    use tack_protocol::NotificationKind;
     let t = &app.theme;
     let items: Vec<ListItem> = app
         .inbox
         .iter()
         .map(|n| {
-            let what = match n.kind {
-                NotificationKind::Assigned => "assigned you",
-                NotificationKind::Mentioned => "mentioned you on",
-                NotificationKind::Commented => "commented on",
-                NotificationKind::StateChanged => "moved",
-                NotificationKind::DueSoon => "reminds you: due soon,",
-            };
+            let what = n.kind.verb();
             let who = match n.actor {
                 tack_protocol::Actor::User(id) => format!("@{}", app.handle_of(id)),
                 tack_protocol::Actor::Console => "the console".into(),
