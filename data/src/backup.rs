@@ -76,8 +76,17 @@ pub fn write_backup(db: &sled::Db, trees: &Trees, path: &Path) -> Result<BackupI
     let created_at = now_ms();
     let tmp = path.with_extension("partial");
     let result = (|| -> Result<BackupInfo, StoreError> {
-        let file = File::create(&tmp)
-            .map_err(|e| backup_error(format!("cannot create {}: {e}", tmp.display())))?;
+        // A backup holds token hashes, TOTP and webhook secrets: only the server's user reads it.
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+        }
+        .map_err(|e| backup_error(format!("cannot create {}: {e}", tmp.display())))?;
         let mut out = HashingWriter {
             inner: BufWriter::new(file),
             hasher: Sha256::new(),

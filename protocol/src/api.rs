@@ -407,6 +407,10 @@ pub enum Request {
         query: Option<String>,
         weeks: u32,
     },
+    /// Lifts the lock that too many wrong two-factor codes put on an account (admins).
+    UnlockUser {
+        handle: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]

@@ -195,7 +195,12 @@ impl Default for SshSection {
 #[serde(default)]
 pub struct LimitsSection {
     pub max_connections: usize,
+    pub max_console_connections: usize,
     pub max_pending_handshakes: usize,
+    pub max_pending_handshakes_per_source: usize,
+    pub max_anonymous: usize,
+    pub max_anonymous_per_source: usize,
+    pub anonymous_idle_secs: u64,
     pub handshake_timeout_secs: u64,
     pub max_frame_bytes: usize,
     pub requests_per_second: u32,
@@ -239,7 +244,12 @@ impl Default for LimitsSection {
         let socket = SocketConfig::default();
         LimitsSection {
             max_connections: socket.max_connections,
+            max_console_connections: socket.max_console_connections,
             max_pending_handshakes: socket.max_pending,
+            max_pending_handshakes_per_source: socket.max_pending_per_source,
+            max_anonymous: socket.max_anonymous,
+            max_anonymous_per_source: socket.max_anonymous_per_source,
+            anonymous_idle_secs: socket.anonymous_idle_timeout.as_secs(),
             handshake_timeout_secs: socket.handshake_timeout.as_secs(),
             max_frame_bytes: socket.decode_limit,
             requests_per_second: socket.requests_per_second,
@@ -264,6 +274,25 @@ pub struct FlagOverrides {
     pub http: Option<String>,
 }
 
+/// The configuration's top-level keys, as `TACK_*` environment variables may set them.
+const ENV_SECTIONS: &[&str] = &[
+    "data",
+    "api",
+    "ssh",
+    "log_format",
+    "http",
+    "shutdown_grace_secs",
+    "store",
+    "limits",
+    "ssh_limits",
+    "security",
+    "jobs",
+    "smtp",
+    "webhooks",
+    "backup",
+    "notifications",
+];
+
 impl Config {
     /// Loads the layers. Without `--config`, `./tack.toml` is read if it exists.
     pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, String> {
@@ -279,19 +308,12 @@ impl Config {
             None => {}
         }
         let config: Config = figment
-            .merge(Env::prefixed("TACK_").split("__").only(&[
-                "data",
-                "api",
-                "log_format",
-                "store",
-                "limits",
-                "http",
-                "jobs",
-                "smtp",
-                "webhooks",
-                "backup",
-                "notifications",
-            ]))
+            .merge(Env::prefixed("TACK_").split("__").filter(|key| {
+                // `TACK_LIMITS__MAX_CONNECTIONS` is `limits.max_connections`: keep every key of a
+                // section we have, and none of the client's variables (`TACK_TOKEN`, …).
+                let section = key.as_str().split('.').next().unwrap_or_default();
+                ENV_SECTIONS.iter().any(|s| s.eq_ignore_ascii_case(section))
+            }))
             .merge(Serialized::defaults(flags))
             .extract()
             .map_err(|e| format!("invalid configuration: {e}"))?;
@@ -306,7 +328,12 @@ impl Config {
     pub fn socket(&self) -> SocketConfig {
         SocketConfig {
             max_connections: self.limits.max_connections.max(1),
+            max_console_connections: self.limits.max_console_connections.max(1),
             max_pending: self.limits.max_pending_handshakes.max(1),
+            max_pending_per_source: self.limits.max_pending_handshakes_per_source.max(1),
+            max_anonymous: self.limits.max_anonymous.max(1),
+            max_anonymous_per_source: self.limits.max_anonymous_per_source.max(1),
+            anonymous_idle_timeout: Duration::from_secs(self.limits.anonymous_idle_secs.max(1)),
             handshake_timeout: Duration::from_secs(self.limits.handshake_timeout_secs.max(1)),
             decode_limit: self.limits.max_frame_bytes,
             requests_per_second: self.limits.requests_per_second,

@@ -184,12 +184,35 @@ fn nz(value: u16) -> NonZeroU16 {
 
 /// Runs `command` over an exec channel; returns (exit status, stdout, stderr).
 pub async fn exec(handle: &Handle<AcceptAnyHostKey>, command: &str) -> (u32, String, String) {
-    let mut channel = handle.channel_open_session().await.unwrap();
+    let channel = start_exec(handle, command).await;
+    exec_output(channel).await
+}
+
+/// Runs `command` with `stdin` piped in (then EOF), as `echo … | ssh host command` does.
+pub async fn exec_with_stdin(
+    handle: &Handle<AcceptAnyHostKey>,
+    command: &str,
+    stdin: &[u8],
+) -> (u32, String, String) {
+    let channel = start_exec(handle, command).await;
+    channel.data(stdin).await.unwrap();
+    channel.eof().await.unwrap();
+    exec_output(channel).await
+}
+
+/// Starts `command` on an exec channel and leaves its standard input open.
+pub async fn start_exec(handle: &Handle<AcceptAnyHostKey>, command: &str) -> russh::Channel<client::Msg> {
+    let channel = handle.channel_open_session().await.unwrap();
     channel.exec(true, command).await.unwrap();
+    channel
+}
+
+/// Reads a command's output until the server closes the channel: (exit status, stdout, stderr).
+pub async fn exec_output(mut channel: russh::Channel<client::Msg>) -> (u32, String, String) {
     let (mut status, mut out, mut err) = (None, Vec::new(), Vec::new());
     while let Some(msg) = tokio::time::timeout(Duration::from_secs(20), channel.wait())
         .await
-        .unwrap()
+        .expect("the command did not finish within 20 s")
     {
         match msg {
             ChannelMsg::Data { data } => out.extend_from_slice(&data),

@@ -1,10 +1,10 @@
 //! The `tack ctl` command tree: nouns and verbs, and the request each one sends.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use super::inputs::CommandIo;
 use super::commands_ops::{
     AuditArgs, BackupCmd, JobCmd, SessionCmd, ViewCmd, WebhookCmd, audit_request, backup_request,
     job_request, session_request, view_request, webhook_request,
@@ -141,11 +141,16 @@ pub enum UserCmd {
         #[arg(long)]
         into: String,
     },
+    /// Lift the lock that too many wrong two-factor codes put on an account.
+    Unlock {
+        handle: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCmd {
-    /// Add an SSH public key: pass the authorized_keys line, or --file PATH.
+    /// Add an SSH public key: pass the authorized_keys line, - to read it from standard input,
+    /// or --file PATH (on your machine; over ssh, pipe it in).
     Add {
         line: Option<String>,
         #[arg(long)]
@@ -457,15 +462,9 @@ pub enum ActivityCmd {
 /// A command-line mistake found before anything is sent.
 pub(crate) struct Usage(pub(crate) String);
 
-fn text_arg(value: String) -> Result<String, Usage> {
-    if value == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Usage(format!("cannot read stdin: {e}")))?;
-        Ok(text)
-    } else {
-        Ok(value)
+impl From<String> for Usage {
+    fn from(message: String) -> Self {
+        Usage(message)
     }
 }
 
@@ -515,7 +514,7 @@ fn duration_secs(value: &str) -> Result<u64, Usage> {
     Ok(number * scale)
 }
 
-pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
+pub(crate) fn request_for(noun: Noun, io: &CommandIo) -> Result<Request, Usage> {
     Ok(match noun {
         Noun::Whoami => Request::Whoami,
         Noun::User(cmd) => match cmd {
@@ -568,6 +567,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
             },
             UserCmd::Settings { handle } => Request::UserSettings { handle },
             UserCmd::Merge { from, into } => Request::MergeUser { from, into },
+            UserCmd::Unlock { handle } => Request::UnlockUser { handle },
             UserCmd::Enable { handle } => Request::SetUserDisabled {
                 handle,
                 disabled: false,
@@ -576,10 +576,13 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
         Noun::Key(cmd) => match cmd {
             KeyCmd::Add { line, file, user } => {
                 let public_key = match (line, file) {
-                    (Some(line), None) => line,
-                    (None, Some(file)) => std::fs::read_to_string(&file)
-                        .map_err(|e| Usage(format!("cannot read {}: {e}", file.display())))?,
-                    _ => return Err(Usage("pass the key line, or --file PATH (not both)".into())),
+                    (Some(line), None) => io.text(line)?,
+                    (None, Some(file)) => io.read_file(&file)?,
+                    _ => {
+                        return Err(Usage(
+                            "pass the key line, - to read it from standard input, or --file PATH (not both)".into(),
+                        ));
+                    }
                 };
                 Request::AddKey { user, public_key }
             }
@@ -625,7 +628,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
             } => Request::CreateProject {
                 key,
                 name,
-                description: text_arg(description)?,
+                description: io.text(description)?,
             },
             ProjectCmd::List { all } => Request::ListProjects {
                 include_archived: all,
@@ -638,7 +641,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
             } => Request::UpdateProject {
                 key,
                 name,
-                description: description.map(text_arg).transpose()?,
+                description: description.map(|d| io.text(d)).transpose()?,
             },
             ProjectCmd::Archive { key } => Request::SetProjectArchived {
                 key,
@@ -714,7 +717,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
                 } => Request::CreateIssue(NewIssue {
                     project,
                     title,
-                    description: text_arg(description)?,
+                    description: io.text(description)?,
                     state,
                     priority,
                     assignees,
@@ -779,7 +782,7 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
                     };
                     let patch = IssuePatch {
                         title,
-                        description: description.map(text_arg).transpose()?,
+                        description: description.map(|d| io.text(d)).transpose()?,
                         state,
                         priority,
                         assignees: list_arg(assignees),
@@ -828,12 +831,12 @@ pub(crate) fn request_for(noun: Noun) -> Result<Request, Usage> {
         Noun::Comment(cmd) => match cmd {
             CommentCmd::Add { issue, body } => Request::AddComment {
                 issue,
-                body: text_arg(body)?,
+                body: io.text(body)?,
             },
             CommentCmd::List { issue } => Request::ListComments { issue },
             CommentCmd::Edit { id, body } => Request::EditComment {
                 id,
-                body: text_arg(body)?,
+                body: io.text(body)?,
             },
             CommentCmd::Delete { id } => Request::DeleteComment { id },
         },

@@ -7,6 +7,7 @@ use tack_protocol::{Client, ClientError, Credentials, EventFeed, Request, Respon
 
 use super::commands::{Noun, Usage, request_for};
 use super::exit;
+use super::inputs::CommandIo;
 use super::output::{self, Output};
 
 #[derive(Debug, Args)]
@@ -99,15 +100,15 @@ pub async fn run(args: CtlArgs) -> u8 {
     };
     let code = match args.noun {
         Noun::Export(export) => match target.connect().await {
-            Ok(client) => super::transfer::export(&client, export, &mut out).await,
+            Ok(client) => super::transfer::export(&client, export, &mut out, &CommandIo::Local).await,
             Err(err) => return connect_failed(&err),
         },
         Noun::Import(import) => match target.connect().await {
-            Ok(client) => super::transfer::import(&client, import, &mut out).await,
+            Ok(client) => super::transfer::import(&client, import, &mut out, &CommandIo::Local).await,
             Err(err) => return connect_failed(&err),
         },
         noun => {
-            let request = match request_for(noun) {
+            let request = match request_for(noun, &CommandIo::Local) {
                 Ok(request) => request,
                 Err(Usage(message)) => {
                     eprintln!("tack: {message}");
@@ -147,55 +148,73 @@ pub async fn execute(client: &Client, request: Request, out: &mut Output) -> u8 
     }
 }
 
-/// `tack ctl` run by a user over `ssh host <command>`: the words after the host, as that user.
-pub async fn execute_words(client: &Client, words: &[String]) -> (u8, Output) {
-    let mut out = Output::default();
-    let argv = std::iter::once("tack".to_string()).chain(words.iter().cloned());
-    let noun = match ExecArgs::try_parse_from(argv) {
-        Ok(args) => {
-            out.json = args.json;
-            args.noun
-        }
-        Err(err) => {
-            out.complain(err.render().to_string());
-            let code = if err.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
-            if !err.use_stderr() {
-                out.stdout = std::mem::take(&mut out.stderr);
+/// The words of `ssh host <command>`, parsed: the command, or the answer to give at once
+/// (help, a usage mistake).
+pub enum ExecCommand {
+    Run { noun: Box<Noun>, json: bool },
+    Answer(u8, Output),
+}
+
+impl ExecCommand {
+    pub fn parse(words: &[String]) -> ExecCommand {
+        let argv = std::iter::once("tack".to_string()).chain(words.iter().cloned());
+        match ExecArgs::try_parse_from(argv) {
+            Ok(args) => ExecCommand::Run {
+                noun: Box::new(args.noun),
+                json: args.json,
+            },
+            Err(err) => {
+                let mut out = Output::default();
+                let rendered = err.render().to_string();
+                if err.use_stderr() {
+                    out.complain(rendered);
+                    ExecCommand::Answer(exit::USAGE, out)
+                } else {
+                    out.say(rendered);
+                    ExecCommand::Answer(exit::OK, out)
+                }
             }
-            return (code, out);
         }
+    }
+
+    /// Whether the command reads standard input (an argument of `-`): the exec channel's data
+    /// is collected first only then.
+    pub fn wants_stdin(words: &[String]) -> bool {
+        words.iter().any(|w| w == "-")
+    }
+}
+
+/// `tack ctl` run by a user over `ssh host <command>`: the command, as that user, with `stdin`
+/// what the client piped in (when the command asked for it). No file of the server's is read
+/// or written, whatever the arguments say.
+pub async fn execute_remote(
+    client: &Client,
+    noun: Noun,
+    json: bool,
+    stdin: Option<String>,
+) -> (u8, Output) {
+    let io = CommandIo::Remote { stdin };
+    let mut out = Output {
+        json,
+        ..Default::default()
     };
-    match noun {
-        Noun::Export(export) if export.out.is_none() => {
-            let code = super::transfer::export(client, export, &mut out).await;
-            return (code, out);
-        }
-        Noun::Export(_) | Noun::Import(_) => {
+    let code = match noun {
+        Noun::Export(export) => super::transfer::export(client, export, &mut out, &io).await,
+        Noun::Import(import) => super::transfer::import(client, import, &mut out, &io).await,
+        Noun::Watch { .. } => {
             out.complain(
-                "tack: over ssh, export writes to standard output (no --out) and import reads no files; use `tack ctl` on your machine",
+                "tack: watch streams without end; run `tack ctl watch` with an API token instead",
             );
-            return (exit::USAGE, out);
+            exit::USAGE
         }
-        _ => {}
-    }
-    if matches!(noun, Noun::Watch { .. }) {
-        out.complain(
-            "tack: watch streams without end; run `tack ctl watch` with an API token instead",
-        );
-        return (exit::USAGE, out);
-    }
-    let request = match request_for(noun) {
-        Ok(request) => request,
-        Err(Usage(message)) => {
-            out.complain(format!("tack: {message}"));
-            return (exit::USAGE, out);
-        }
+        noun => match request_for(noun, &io) {
+            Ok(request) => execute(client, request, &mut out).await,
+            Err(Usage(message)) => {
+                out.complain(format!("tack: {message}"));
+                exit::USAGE
+            }
+        },
     };
-    let code = execute(client, request, &mut out).await;
     (code, out)
 }
 

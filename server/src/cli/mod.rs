@@ -4,6 +4,7 @@ mod admin;
 mod commands;
 mod commands_ops;
 mod ctl;
+mod inputs;
 mod output;
 mod output_ops;
 mod serve;
@@ -14,7 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use ctl::{CtlArgs, execute_words};
+pub use ctl::{CtlArgs, ExecCommand, execute_remote};
+pub use output::Output;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -100,7 +100,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             retention: config.backup.retention.max(1),
         },
         config.webhooks.allow_private_targets,
-    ));
+    )
+    .with_totp_for_admins(config.security.require_totp_for_admins));
     *runtime
         .jobs
         .policy

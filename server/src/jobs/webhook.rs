@@ -19,7 +19,7 @@ const MAX_REDIRECTS: usize = 5;
 pub fn private_reason(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             if v4.is_loopback() {
                 Some("a loopback address")
             } else if v4.is_private() || (a == 100 && (64..128).contains(&b)) {
@@ -28,21 +28,34 @@ pub fn private_reason(ip: IpAddr) -> Option<&'static str> {
                 Some("a link-local address")
             } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || a == 0 {
                 Some("not a unicast address")
+            } else if (a == 198 && (b == 18 || b == 19)) || (a == 192 && b == 0 && c == 0) {
+                Some("a reserved address (benchmarking or protocol assignments)")
+            } else if a >= 240 {
+                Some("a reserved address")
             } else {
                 None
             }
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            let segments = v6.segments();
+            if v6.is_loopback() {
+                return Some("a loopback address");
+            }
+            // ::ffff:a.b.c.d and the old ::a.b.c.d both reach the IPv4 address inside.
+            if let Some(v4) = v6.to_ipv4() {
                 return private_reason(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
-            if v6.is_loopback() {
-                Some("a loopback address")
+            let first = segments[0];
+            if first == 0x0064 && segments[1] == 0xff9b {
+                Some("a NAT64 address (it may translate to any IPv4 address)")
+            } else if first == 0x2002 {
+                Some("a 6to4 address (it may relay to any IPv4 address)")
             } else if first & 0xfe00 == 0xfc00 {
                 Some("a private address")
             } else if first & 0xffc0 == 0xfe80 {
                 Some("a link-local address")
+            } else if first & 0xffc0 == 0xfec0 {
+                Some("a site-local address")
             } else if v6.is_unspecified() || v6.is_multicast() {
                 Some("not a unicast address")
             } else {
@@ -92,15 +105,11 @@ pub async fn check_target(url: &str, allow_private: bool) -> Result<(), String> 
     let Some(url::Host::Domain(name)) = parsed.host() else {
         return Ok(());
     };
-    // A name this server cannot resolve yet is let through (DNS may differ at delivery time,
-    // where the check runs again); a name that resolves only to refused addresses is not.
-    match tokio::net::lookup_host((name, 80)).await {
-        Err(err) => {
-            tracing::info!(host = name, error = %err, "webhook host does not resolve yet");
-            Ok(())
-        }
-        Ok(_) => public_addrs(name, 80).await.map(|_| ()),
-    }
+    // The name must resolve now, to public addresses only; every delivery resolves it again
+    // through the guarded resolver, so a later change of its DNS answer is caught there.
+    public_addrs(name, 80).await.map(|_| ()).map_err(|reason| {
+        format!("{reason}; a webhook needs a host name this server can resolve to a public address")
+    })
 }
 
 async fn public_addrs(name: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
@@ -160,6 +169,8 @@ impl WebhookClient {
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(redirects)
+            // A proxy from the environment would resolve the target itself, past our resolver.
+            .no_proxy()
             .user_agent(concat!("tack/", env!("CARGO_PKG_VERSION")));
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
@@ -319,6 +330,15 @@ mod tests {
             "http://[fd00::1]/",
             "http://[::ffff:127.0.0.1]/",
             "http://0.0.0.0/",
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[2002:7f00:1::1]/",
+            "http://[fec0::1]/",
+            "http://198.18.0.1/",
+            "http://198.19.255.1/",
+            "http://192.0.0.8/",
+            "http://240.0.0.1/",
+            "http://255.255.255.254/",
         ] {
             let err = check_url(url, false).unwrap_err();
             assert!(err.contains("may not target"), "{url}: {err}");
@@ -337,6 +357,10 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("loopback"), "{err}");
         assert!(check_target("http://localhost:9/", true).await.is_ok());
+        let err = check_target("http://no-such-host.invalid/hook", false)
+            .await
+            .unwrap_err();
+        assert!(err.contains("cannot resolve"), "{err}");
     }
 
     #[test]

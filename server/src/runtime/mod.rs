@@ -1,6 +1,7 @@
 //! The server's live state that requests may read but the store does not hold: sessions,
 //! metrics, the workers' view of jobs, and the backup settings.
 
+pub mod callers;
 pub mod sessions;
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::time::Instant;
 
 use crate::http::metrics::Metrics;
 use crate::jobs::JobsState;
+use callers::LiveCallers;
 use sessions::SessionRegistry;
 
 #[derive(Debug, Clone, Default)]
@@ -21,12 +23,17 @@ pub struct BackupSettings {
 
 pub struct Runtime {
     pub sessions: Arc<SessionRegistry>,
+    /// Protocol connections by identity, so revocations end them.
+    pub callers: Arc<LiveCallers>,
     pub metrics: Metrics,
     pub jobs: JobsState,
     pub backup: BackupSettings,
     pub started: Instant,
     /// Whether webhooks may target private addresses (checked when one is created).
     pub allow_private_webhooks: bool,
+    /// With `[security] require_totp_for_admins`, an API token never carries server-admin
+    /// rights: a token cannot answer a two-factor prompt.
+    pub require_totp_for_admins: bool,
     /// The full-text index, once the server has opened it.
     pub search: std::sync::OnceLock<Arc<crate::search::SearchIndex>>,
     store_open: AtomicBool,
@@ -42,14 +49,22 @@ impl Runtime {
     pub fn new(backup: BackupSettings, allow_private_webhooks: bool) -> Runtime {
         Runtime {
             sessions: Arc::new(SessionRegistry::default()),
+            callers: Arc::new(LiveCallers::default()),
             metrics: Metrics::default(),
             jobs: JobsState::default(),
             backup,
             started: Instant::now(),
             allow_private_webhooks,
+            require_totp_for_admins: false,
             search: std::sync::OnceLock::new(),
             store_open: AtomicBool::new(true),
         }
+    }
+
+    /// Applies `[security] require_totp_for_admins` to API tokens too.
+    pub fn with_totp_for_admins(mut self, required: bool) -> Self {
+        self.require_totp_for_admins = required;
+        self
     }
 
     pub fn store_open(&self) -> bool {

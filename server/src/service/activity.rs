@@ -1,6 +1,6 @@
 //! The activity log, read three ways: an issue's history, a project's, and (for admins) all.
 
-use tack_protocol::{ApiError, ProjectRole, ResponseBody};
+use tack_protocol::{ActivityKind, ApiError, ProjectRole, ResponseBody};
 
 use super::{Caller, Service};
 
@@ -33,10 +33,16 @@ impl Service {
             after.unwrap_or(0),
             limit.clamp(1, MAX_PAGE) as usize,
         );
-        Ok(ResponseBody::Activity(
-            self.read(move |s| s.activity_of_project(id, after, limit))
-                .await?,
-        ))
+        let mut entries = self
+            .read(move |s| s.activity_of_project(id, after, limit))
+            .await?;
+        // Entries written before webhook activity stopped naming URLs still hold them.
+        for entry in &mut entries {
+            if entry.kind == ActivityKind::WebhookChanged {
+                entry.changes.retain(|c| c.field != "url");
+            }
+        }
+        Ok(ResponseBody::Activity(entries))
     }
 
     pub(crate) async fn all_activity(

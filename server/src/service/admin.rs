@@ -78,14 +78,27 @@ impl Service {
         }))
     }
 
-    /// A name in the backup directory, or a path.
-    pub(crate) fn backup_path(&self, name: &str) -> PathBuf {
+    /// Where a backup named `name` lives. A plain file name is in the backup directory. Only
+    /// the console (whoever can open the admin socket is the server's own user) may name a path
+    /// elsewhere: a server admin over the network must not write or probe the server's files.
+    pub(crate) fn backup_path(&self, caller: &Caller, name: &str) -> Result<PathBuf, ApiError> {
         let name = name.trim();
-        if name.contains('/') {
-            PathBuf::from(name)
-        } else {
-            self.runtime().backup.dir.join(name)
+        if matches!(caller, Caller::Console) && name.contains('/') {
+            return Ok(PathBuf::from(name));
         }
+        let plain = !name.is_empty()
+            && !name.contains('/')
+            && !name.contains('\\')
+            && !name.starts_with('.')
+            && name.len() <= 255
+            && name.chars().all(|c| !c.is_control());
+        if !plain {
+            return Err(ApiError::invalid(
+                "path",
+                "name a file in the backup directory (no '/', not starting with '.'); `tack ctl backup list` shows them, and `tack backup FILE` on the server machine writes anywhere",
+            ));
+        }
+        Ok(self.runtime().backup.dir.join(name))
     }
 
     pub(crate) async fn verify_backup(
@@ -94,7 +107,7 @@ impl Service {
         name: String,
     ) -> Result<ResponseBody, ApiError> {
         self.require_admin(caller, "verify backups")?;
-        let path = self.backup_path(&name);
+        let path = self.backup_path(caller, &name)?;
         let info = tokio::task::spawn_blocking(move || tack_data::backup::verify_backup(&path))
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?

@@ -259,6 +259,7 @@ impl Service {
                 query,
                 weeks,
             } => self.insights(caller, project, query, weeks).await,
+            UnlockUser { handle } => self.unlock_user(caller, handle).await,
             Subscribe { .. } | Unsubscribe => Err(ApiError::invalid(
                 "request",
                 "subscriptions are handled by the connection; send Subscribe on a protocol connection",

@@ -131,6 +131,7 @@ pub struct Service {
     cache: Arc<Cache>,
     events: broadcast::Sender<Arc<Event>>,
     tokens: auth::TokenCache,
+    lockouts: totp::Lockouts,
     runtime: Arc<Runtime>,
 }
 
@@ -198,6 +199,7 @@ impl Service {
             cache,
             events,
             tokens: auth::TokenCache::default(),
+            lockouts: totp::Lockouts::default(),
             runtime: config.runtime,
         })
     }
@@ -278,8 +280,16 @@ impl Service {
                         current.handle
                     )));
                 }
+                let mut user = (*current).clone();
+                if token.is_some()
+                    && self.runtime.require_totp_for_admins
+                    && user.role == ServerRole::Admin
+                {
+                    // Admin work needs the second factor, which only an SSH login can give.
+                    user.role = ServerRole::User;
+                }
                 Ok(Caller::User {
-                    user: (*current).clone(),
+                    user,
                     token: token.clone(),
                 })
             }
@@ -472,7 +482,7 @@ impl Service {
             })?;
             dir.join(crate::jobs::backup_name(chrono::Utc::now()))
         } else {
-            self.backup_path(&path)
+            self.backup_path(caller, &path)?
         };
         let info = self
             .store

@@ -102,6 +102,7 @@ impl Service {
         )
         .await?;
         self.revoke_token_in_memory(&token.id);
+        self.runtime().callers.end_token(&token.id);
         Ok(ResponseBody::Tokens(vec![token]))
     }
 }

@@ -12,6 +12,52 @@ const ISSUER: &str = "tack";
 const STEP_SECONDS: u64 = 30;
 /// 160 bits, as RFC 4226 recommends.
 const SECRET_BYTES: usize = 20;
+/// Wrong codes an account may get within `LOCKOUT` before it is locked for `LOCKOUT`: the
+/// per-address penalties of the SSH front slow one address, this stops many addresses.
+const MAX_WRONG_CODES: u32 = 5;
+const LOCKOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Wrong two-factor codes per account, while this server runs.
+#[derive(Default)]
+pub struct Lockouts {
+    wrong: std::sync::Mutex<std::collections::HashMap<u64, (u32, std::time::Instant)>>,
+}
+
+impl Lockouts {
+    fn wrong(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, (u32, std::time::Instant)>> {
+        self.wrong.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How long `user` stays locked, if they are.
+    fn locked_for(&self, user: u64) -> Option<std::time::Duration> {
+        let mut wrong = self.wrong();
+        let (count, last) = *wrong.get(&user)?;
+        let since = last.elapsed();
+        if since >= LOCKOUT {
+            wrong.remove(&user);
+            return None;
+        }
+        (count >= MAX_WRONG_CODES).then(|| LOCKOUT - since)
+    }
+
+    fn failed(&self, user: u64) {
+        let mut wrong = self.wrong();
+        let now = std::time::Instant::now();
+        let entry = wrong.entry(user).or_insert((0, now));
+        if now.duration_since(entry.1) >= LOCKOUT {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        entry.1 = now;
+    }
+
+    /// Forgets `user`'s wrong codes; true if they were locked.
+    fn lift(&self, user: u64) -> bool {
+        self.wrong()
+            .remove(&user)
+            .is_some_and(|(count, _)| count >= MAX_WRONG_CODES)
+    }
+}
 
 fn authenticator(secret: &[u8], account: &str) -> Result<Totp, ApiError> {
     Builder::new()
@@ -144,13 +190,25 @@ impl Service {
     }
 
     /// Checks a login code and burns its step, so the same code cannot log in twice.
+    /// Too many wrong codes lock the account, whatever addresses they come from.
     pub async fn verify_totp_login(&self, caller: &Caller, code: &str) -> Result<(), ApiError> {
         let user = self.me(caller)?.clone();
         let Some(mut record) = self.totp_record(user.id).await?.filter(|r| r.enabled) else {
             return Ok(());
         };
-        let step = code_step(&authenticator(&record.secret, &user.handle)?, code)
-            .ok_or_else(|| ApiError::unauthenticated("that code does not match"))?;
+        if let Some(left) = self.lockouts.locked_for(user.id) {
+            tracing::warn!(user = %user.handle, "two-factor login refused: account locked");
+            return Err(ApiError::unauthenticated(format!(
+                "too many wrong codes: @{} is locked for {} more minutes; a server admin can lift it with `tack ctl user unlock {}`",
+                user.handle,
+                left.as_secs().div_ceil(60),
+                user.handle
+            )));
+        }
+        let Some(step) = code_step(&authenticator(&record.secret, &user.handle)?, code) else {
+            self.lockouts.failed(user.id);
+            return Err(ApiError::unauthenticated("that code does not match"));
+        };
         if step <= record.last_step {
             return Err(ApiError::unauthenticated(
                 "that code was already used; wait for the next one",
@@ -158,6 +216,19 @@ impl Service {
         }
         record.last_step = step;
         self.save_totp(caller, record, None).await?;
+        self.lockouts.lift(user.id);
         Ok(())
+    }
+
+    pub(crate) async fn unlock_user(
+        &self,
+        caller: &Caller,
+        handle: String,
+    ) -> Result<ResponseBody, ApiError> {
+        self.require_admin(caller, "unlock accounts")?;
+        let user = self.user_by_handle(&handle).await?;
+        let was_locked = self.lockouts.lift(user.id);
+        tracing::info!(user = %user.handle, by = %caller.rate_key(), was_locked, "two-factor lock lifted");
+        Ok(ResponseBody::User(user))
     }
 }

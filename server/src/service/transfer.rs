@@ -184,11 +184,20 @@ impl Service {
             ));
         }
         let mut report = ImportReport::default();
+        // Who wrote what is kept only when a server admin imports: anyone else could otherwise
+        // make an issue or a comment look written by any person, at any date. Their imports
+        // are credited to them, with the original names kept in the text.
+        let keep_authors = caller.is_admin();
+        let importer = caller
+            .actor()
+            .ok_or_else(|| ApiError::unauthenticated("sign in first"))?;
         let mut names: Vec<String> = Vec::new();
         for item in &items {
             names.extend(item.assignees.iter().cloned());
-            names.extend(item.creator.iter().cloned());
-            names.extend(item.comments.iter().filter_map(|c| c.author.clone()));
+            if keep_authors {
+                names.extend(item.creator.iter().cloned());
+                names.extend(item.comments.iter().filter_map(|c| c.author.clone()));
+            }
         }
         names.sort();
         names.dedup();
@@ -197,11 +206,23 @@ impl Service {
             .people(caller, &names, placeholders, &mut report)
             .await?;
         let person = |name: &Option<String>| -> Actor {
+            if !keep_authors {
+                return importer;
+            }
             match name {
                 Some(name) if !name.eq_ignore_ascii_case("console") => people
                     .get(&handle_from(name))
                     .map_or(Actor::Console, |id| Actor::User(*id)),
                 _ => Actor::Console,
+            }
+        };
+        // The original author, as text, when the record is credited to the importer instead.
+        let credited = |name: &Option<String>| -> Option<String> {
+            match name {
+                Some(name) if !keep_authors && !name.trim().is_empty() => {
+                    Some(validate::clean_line(name.trim()))
+                }
+                _ => None,
             }
         };
         let now = now_ms();
@@ -220,8 +241,18 @@ impl Service {
                 number: item.number.unwrap_or(0),
                 key: String::new(),
                 title,
-                description: validate::body("description", &item.description, true)
-                    .map_err(|e| ApiError::invalid(field("description"), e.to_string()))?,
+                description: validate::body(
+                    "description",
+                    &match credited(&item.creator) {
+                        Some(name) => format!(
+                            "{}\n\n(imported; originally created by {name})",
+                            item.description
+                        ),
+                        None => item.description.clone(),
+                    },
+                    true,
+                )
+                .map_err(|e| ApiError::invalid(field("description"), e.to_string()))?,
                 state,
                 priority: item.priority,
                 assignees: item
@@ -250,7 +281,15 @@ impl Service {
                     issue: 0,
                     project: project.id,
                     author: person(&c.author),
-                    body: validate::body("body", &c.body, false).map_err(|e| {
+                    body: validate::body(
+                        "body",
+                        &match credited(&c.author) {
+                            Some(name) => format!("(imported; originally written by {name})\n\n{}", c.body),
+                            None => c.body.clone(),
+                        },
+                        false,
+                    )
+                    .map_err(|e| {
                         ApiError::invalid(format!("issues[{at}].comments[{n}].body"), e.to_string())
                     })?,
                     created_at: c.created_at,
@@ -268,7 +307,14 @@ impl Service {
                         comments,
                         source: source.clone(),
                     },
-                    vec![change("imported", "", &source)],
+                    if keep_authors {
+                        vec![change("imported", "", &source)]
+                    } else {
+                        vec![
+                            change("imported", "", &source),
+                            change("authorship", "as in the file", "credited to the importer"),
+                        ]
+                    },
                 )
                 .await?;
             match events.last().map(|e| e.activity.kind) {

@@ -59,11 +59,29 @@ impl Service {
         user.disabled = disabled;
         self.commit(caller, Op::UpdateUser(user.clone()), changes)
             .await?;
+        if disabled {
+            self.runtime().callers.end_user(user.id);
+        }
         Ok(ResponseBody::User(user))
     }
 
-    pub(crate) async fn list_users(&self, _caller: &Caller) -> Result<ResponseBody, ApiError> {
+    /// Everyone, for server admins. A plain user sees themselves and the people who share a
+    /// project with them, and nobody's email but their own.
+    pub(crate) async fn list_users(&self, caller: &Caller) -> Result<ResponseBody, ApiError> {
         let mut users = self.read(|s| s.users()).await?;
+        if !caller.is_admin() {
+            let me = caller.user_id();
+            let mut shared: std::collections::HashSet<u64> = me.into_iter().collect();
+            for project in self.readable_projects(caller, true).await? {
+                shared.extend(project.members.iter().map(|m| m.user));
+            }
+            users.retain(|u| shared.contains(&u.id));
+            for user in &mut users {
+                if Some(user.id) != me {
+                    user.email = None;
+                }
+            }
+        }
         users.sort_by(|a, b| a.handle.cmp(&b.handle));
         Ok(ResponseBody::Users(users))
     }
@@ -193,6 +211,7 @@ impl Service {
             vec![change("user", format!("@{}", user.handle), "")],
         )
         .await?;
+        self.runtime().callers.end_user(id);
         Ok(ResponseBody::Done)
     }
 

@@ -65,6 +65,17 @@ impl Service {
                 names.push(event);
             }
         }
+        // The activity names the webhook and its events, never its URL: a query string often
+        // carries a token, and project activity is readable by viewers.
+        let changes = vec![change(
+            "events",
+            "",
+            if names.is_empty() {
+                "all".to_string()
+            } else {
+                names.join(",")
+            },
+        )];
         let hook = Webhook {
             id: 0,
             project: project.id,
@@ -78,7 +89,7 @@ impl Service {
             .commit(
                 caller,
                 Op::PutWebhook(StoredWebhook { hook, secret }),
-                vec![change("url", "", &url)],
+                changes,
             )
             .await?;
         let id = events
@@ -127,7 +138,7 @@ impl Service {
                 project: project.id,
                 id,
             },
-            vec![change("url", &stored.hook.url, "")],
+            vec![change("webhook", format!("#{id}"), "")],
         )
         .await?;
         self.runtime().jobs.forget_breaker(id);

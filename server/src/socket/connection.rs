@@ -47,13 +47,17 @@ async fn say_no<S: AsyncWrite>(writer: &mut HelloWriter<S>, error: ApiError) {
 pub(super) async fn refuse_full<S: AsyncRead + AsyncWrite + Send + 'static>(
     server: &ProtocolServer,
     stream: S,
+    peer: &Peer,
 ) {
     let (_, write_half) = tokio::io::split(stream);
     let mut writer = FramedWrite::new(
         write_half,
         FrameCodec::<ClientHello, ServerHello>::new(server.config.decode_limit),
     );
-    let limit = server.config.max_connections;
+    let limit = match peer {
+        Peer::Console => server.config.max_console_connections,
+        _ => server.config.max_connections,
+    };
     say_no(
         &mut writer,
         ApiError::unavailable(format!(
@@ -86,7 +90,15 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
     let mut reader: HelloReader<Counted<S>> = FramedRead::new(read_half, FrameCodec::new(limit));
     let mut writer: HelloWriter<Counted<S>> = FramedWrite::new(write_half, FrameCodec::new(limit));
 
-    let evicted = server.pending.enter(id);
+    // Only TCP peers can be strangers: the console and SSH sessions are never evicted.
+    let source = match &peer {
+        Peer::Tcp(addr) => Some(addr.ip()),
+        Peer::Console | Peer::Authenticated(_) => None,
+    };
+    let evicted = match source {
+        Some(ip) => server.pending.enter_from(id, Some(ip)),
+        None => CancellationToken::new(),
+    };
     let outcome = tokio::select! {
         _ = evicted.cancelled() => Err(ApiError::unavailable("too many connections are waiting to sign in; this one waited longest and was dropped")),
         _ = server.shutdown.cancelled() => Err(ApiError::unavailable("the server is shutting down")),
@@ -128,7 +140,29 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
     let kicked = session
         .as_ref()
         .map_or_else(CancellationToken::new, |s| s.entry.kicked().clone());
-    serve(server, caller, reader, writer, kicked).await;
+    let live = match &caller {
+        Caller::User { user, token } => Some(server.service.runtime().callers.enter(user.id, token.clone())),
+        Caller::Enrolling { user } => Some(server.service.runtime().callers.enter(user.id, None)),
+        Caller::Console | Caller::Anonymous => None,
+    };
+    let revoked = live
+        .as_ref()
+        .map_or_else(CancellationToken::new, |l| l.ended().clone());
+    // A stranger (no token) waits among the evictable, and is closed when it idles.
+    let stranger = matches!(caller, Caller::Anonymous) && source.is_some();
+    let evicted = if stranger {
+        server.anonymous.enter_from(id, source)
+    } else {
+        CancellationToken::new()
+    };
+    let ends = Ends {
+        kicked,
+        revoked,
+        evicted,
+        idle: stranger.then_some(server.config.anonymous_idle_timeout),
+    };
+    serve(server, caller, reader, writer, ends).await;
+    server.anonymous.leave(id);
 }
 
 async fn handshake<S: AsyncRead>(
@@ -158,13 +192,29 @@ async fn handshake<S: AsyncRead>(
     Ok((caller, welcome))
 }
 
+/// What ends a connection from outside: an admin's kick, or a revocation of its credentials.
+struct Ends {
+    kicked: CancellationToken,
+    revoked: CancellationToken,
+    /// Dropped to make room for a newcomer (connections without a token only).
+    evicted: CancellationToken,
+    /// How long the connection may send nothing (connections without a token only).
+    idle: Option<Duration>,
+}
+
 async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     server: &Arc<ProtocolServer>,
     caller: Caller,
     mut reader: FramedRead<ReadHalf<S>, FrameCodec<RequestFrame, ServerFrame>>,
     writer: FramedWrite<WriteHalf<S>, FrameCodec<RequestFrame, ServerFrame>>,
-    kicked: CancellationToken,
+    ends: Ends,
 ) {
+    let Ends {
+        kicked,
+        revoked,
+        evicted,
+        idle,
+    } = ends;
     let (outbox, outbox_rx) = mpsc::channel::<ServerFrame>(OUTBOX);
     let writer_task = tokio::spawn(write_loop(writer, outbox_rx));
     let in_flight = Arc::new(Semaphore::new(server.config.max_in_flight));
@@ -176,6 +226,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
         let frame = tokio::select! {
             _ = server.shutdown.cancelled() => break Some(ApiError::unavailable("the server is shutting down; reconnect in a moment")),
             _ = kicked.cancelled() => break Some(ApiError::unavailable("a server admin ended this connection")),
+            _ = revoked.cancelled() => break Some(ApiError::unauthenticated("this connection's API token was revoked or its account disabled; reconnect with valid credentials")),
+            _ = evicted.cancelled() => break Some(ApiError::unavailable("too many connections without a token; this one was idle longest and was closed")),
+            _ = idle_limit(idle) => break Some(ApiError::unauthenticated(format!(
+                "nothing was sent for {} s on a connection without a token; it is closed",
+                idle.map_or(0, |d| d.as_secs())
+            ))),
             frame = reader.next() => frame,
         };
         let RequestFrame { id, body } = match frame {
@@ -274,6 +330,14 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     drop(outbox);
     // The writer ends once every in-flight request has sent its response.
     let _ = writer_task.await;
+}
+
+/// Resolves after `limit` (never without one); re-armed for every frame.
+async fn idle_limit(limit: Option<Duration>) {
+    match limit {
+        Some(limit) => tokio::time::sleep(limit).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// A list too large for one frame is refused with advice, rather than sent and rejected by the

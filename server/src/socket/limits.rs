@@ -80,6 +80,23 @@ impl PendingHandshakes {
         evict
     }
 
+    /// Drops the oldest waiting connection to make room elsewhere; false when none waits.
+    pub fn evict_oldest(&self) -> bool {
+        let oldest = self
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        match oldest {
+            Some(oldest) => {
+                tracing::debug!(connection = oldest.id, "evicting the oldest idle connection to make room");
+                oldest.evict.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn leave(&self, id: u64) {
         self.waiting
             .lock()

@@ -20,9 +20,20 @@ use limits::{PendingHandshakes, RequestRate};
 
 #[derive(Debug, Clone)]
 pub struct SocketConfig {
+    /// TCP connections at once (the admin socket and SSH sessions have budgets of their own).
     pub max_connections: usize,
-    /// Connections allowed to sit in their handshake at once.
+    /// Admin socket connections at once.
+    pub max_console_connections: usize,
+    /// TCP connections allowed to sit in their handshake at once…
     pub max_pending: usize,
+    /// …of which one source address may hold this many.
+    pub max_pending_per_source: usize,
+    /// TCP connections signed in without a token (they may only redeem an invite)…
+    pub max_anonymous: usize,
+    /// …of which one source address may hold this many.
+    pub max_anonymous_per_source: usize,
+    /// A connection without a token that sends nothing this long is closed.
+    pub anonymous_idle_timeout: Duration,
     pub handshake_timeout: Duration,
     pub decode_limit: usize,
     pub requests_per_second: u32,
@@ -35,7 +46,12 @@ impl Default for SocketConfig {
     fn default() -> Self {
         SocketConfig {
             max_connections: 1024,
+            max_console_connections: 64,
             max_pending: 256,
+            max_pending_per_source: 32,
+            max_anonymous: 64,
+            max_anonymous_per_source: 8,
+            anonymous_idle_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(10),
             decode_limit: tack_protocol::codec::DEFAULT_DECODE_LIMIT,
             requests_per_second: 200,
@@ -58,8 +74,14 @@ pub enum Peer {
 pub struct ProtocolServer {
     service: Arc<Service>,
     config: SocketConfig,
-    connections: Arc<Semaphore>,
+    /// Separate budgets, so a flood on the TCP socket never starves the console (SSH sessions'
+    /// in-process connections are bounded by the SSH front's own limits).
+    tcp_connections: Arc<Semaphore>,
+    console_connections: Arc<Semaphore>,
+    /// TCP connections still in their handshake, and those that finished it without a token:
+    /// both may be evicted, oldest first, to make room for a newcomer.
     pending: PendingHandshakes,
+    anonymous: PendingHandshakes,
     rate: RequestRate,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -69,8 +91,12 @@ pub struct ProtocolServer {
 impl ProtocolServer {
     pub fn new(service: Arc<Service>, config: SocketConfig) -> Arc<ProtocolServer> {
         Arc::new(ProtocolServer {
-            connections: Arc::new(Semaphore::new(config.max_connections)),
-            pending: PendingHandshakes::new(config.max_pending),
+            tcp_connections: Arc::new(Semaphore::new(config.max_connections)),
+            console_connections: Arc::new(Semaphore::new(config.max_console_connections.max(1))),
+            pending: PendingHandshakes::new(config.max_pending)
+                .with_per_source(config.max_pending_per_source),
+            anonymous: PendingHandshakes::new(config.max_anonymous)
+                .with_per_source(config.max_anonymous_per_source),
             rate: RequestRate::new(config.requests_per_second, config.request_burst),
             service,
             config,
@@ -128,17 +154,38 @@ impl ProtocolServer {
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let permit = self.connections.clone().try_acquire_owned().ok();
         let tasks = self.tasks.clone();
         tasks.spawn(async move {
-            match permit {
-                Some(permit) => {
-                    connection::run(&self, id, stream, peer).await;
-                    drop(permit);
-                }
-                None => connection::refuse_full(&self, stream).await,
+            let permit = match &peer {
+                Peer::Tcp(_) => self.tcp_permit().await,
+                Peer::Console => self.console_connections.clone().try_acquire_owned().ok(),
+                Peer::Authenticated(_) => None,
+            };
+            if permit.is_none() && !matches!(peer, Peer::Authenticated(_)) {
+                return connection::refuse_full(&self, stream, &peer).await;
             }
+            connection::run(&self, id, stream, peer).await;
+            drop(permit);
         });
+    }
+
+    /// A TCP slot. When all are taken, the oldest connection without a token (or still in its
+    /// handshake) makes room; only when every slot belongs to a signed-in client is the
+    /// newcomer refused.
+    async fn tcp_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        if let Ok(permit) = self.tcp_connections.clone().try_acquire_owned() {
+            return Some(permit);
+        }
+        if !self.anonymous.evict_oldest() && !self.pending.evict_oldest() {
+            return None;
+        }
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            self.tcp_connections.clone().acquire_owned(),
+        )
+        .await
+        .ok()?
+        .ok()
     }
 }
 

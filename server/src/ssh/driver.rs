@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use russh::ChannelWriteHalf;
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 use russh::server::Msg as SshMsg;
 use tack_protocol::transport::in_memory_pair;
 use tack_protocol::{Client, ClientHello, Credentials, Request, ResponseBody};
@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::handler::Who;
+use crate::cli::ExecCommand;
 use crate::service::Caller;
 use crate::socket::{Peer, ProtocolServer};
 use crate::terminal::{
@@ -58,44 +59,91 @@ async fn connect(
     .await
 }
 
+/// The most an exec command reads from its channel as standard input.
+const MAX_EXEC_STDIN: usize = 1024 * 1024;
+
+/// Says why a command failed on its error stream, then ends it with `status`.
+pub async fn complain(writer: &ChannelWriteHalf<SshMsg>, message: &str, status: u32) {
+    let _ = writer
+        .extended_data_bytes(1, format!("tack: {message}\n").into_bytes())
+        .await;
+    finish(writer, status).await;
+}
+
+/// What the client piped into the exec channel, up to its end (EOF), bounded in size.
+async fn read_stdin(reader: &mut ChannelReadHalf) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    while let Some(message) = reader.wait().await {
+        match message {
+            ChannelMsg::Data { data } => {
+                if bytes.len() + data.len() > MAX_EXEC_STDIN {
+                    return Err(format!(
+                        "standard input is larger than {} MiB; attach less, or use `tack ctl` on your machine",
+                        MAX_EXEC_STDIN / (1024 * 1024)
+                    ));
+                }
+                bytes.extend_from_slice(&data);
+            }
+            ChannelMsg::Eof | ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| "standard input is not UTF-8 text".to_string())
+}
+
 /// `ssh host <command>`: one `tack ctl` command as the key's user, its output, its exit code.
+/// `-` reads the channel's own standard input; nothing on the server is read. `stop` ends it
+/// when the key is removed or the account disabled, like a full-screen session.
 pub async fn exec(
     protocol: Arc<ProtocolServer>,
     caller: Caller,
     command: String,
+    mut reader: ChannelReadHalf,
     writer: ChannelWriteHalf<SshMsg>,
+    stop: CancellationToken,
 ) {
     let words = match shell_words::split(&command) {
         Ok(words) => words,
-        Err(err) => {
-            let _ = writer
-                .extended_data_bytes(
-                    1,
-                    format!("tack: cannot read the command ({err})\n").into_bytes(),
-                )
-                .await;
-            finish(&writer, 2).await;
-            return;
-        }
+        Err(err) => return complain(&writer, &format!("cannot read the command ({err})"), 2).await,
     };
-    let client = match connect(&protocol, caller).await {
-        Ok(client) => client,
-        Err(err) => {
-            let _ = writer
-                .extended_data_bytes(1, format!("tack: {err}\n").into_bytes())
-                .await;
-            finish(&writer, 3).await;
-            return;
-        }
+    let (noun, json) = match ExecCommand::parse(&words) {
+        ExecCommand::Run { noun, json } => (noun, json),
+        ExecCommand::Answer(code, out) => return write_output(&writer, code, out).await,
     };
-    let (code, out) = crate::cli::execute_words(&client, &words).await;
+    let run = async {
+        let stdin = if ExecCommand::wants_stdin(&words) {
+            match read_stdin(&mut reader).await {
+                Ok(text) => Some(text),
+                Err(message) => return Err((2, message)),
+            }
+        } else {
+            None
+        };
+        drop(reader);
+        let client = connect(&protocol, caller)
+            .await
+            .map_err(|err| (3, err.to_string()))?;
+        Ok(crate::cli::execute_remote(&client, *noun, json, stdin).await)
+    };
+    tokio::select! {
+        _ = stop.cancelled() => {
+            complain(&writer, "this session was ended: its key was removed or the account disabled", 1).await;
+        }
+        outcome = run => match outcome {
+            Ok((code, out)) => write_output(&writer, code, out).await,
+            Err((code, message)) => complain(&writer, &message, code).await,
+        },
+    }
+}
+
+async fn write_output(writer: &ChannelWriteHalf<SshMsg>, code: u8, out: crate::cli::Output) {
     if !out.stdout.is_empty() {
         let _ = writer.data_bytes(out.stdout.into_bytes()).await;
     }
     if !out.stderr.is_empty() {
         let _ = writer.extended_data_bytes(1, out.stderr.into_bytes()).await;
     }
-    finish(&writer, u32::from(code)).await;
+    finish(writer, u32::from(code)).await;
 }
 
 /// Runs the full-screen app for one session until the person quits or the connection ends.

@@ -48,6 +48,9 @@ pub struct Connection {
     awaiting_code: Option<Who>,
     channel: Option<ChannelId>,
     writer: Option<russh::ChannelWriteHalf<Msg>>,
+    /// The channel's own input queue, kept until the session chooses shell or exec: an exec
+    /// reads its standard input from it, a shell drops it (its input arrives through `data`).
+    reader: Option<russh::ChannelReadHalf>,
     term: TermInfo,
     input: Option<mpsc::Sender<DriverInput>>,
     /// Wrong codes on this connection (the source address's count is in the server).
@@ -74,6 +77,7 @@ impl Connection {
             awaiting_code: None,
             channel: None,
             writer: None,
+            reader: None,
             term: TermInfo::default(),
             input: None,
             failures: 0,
@@ -116,6 +120,15 @@ impl Connection {
             },
         );
         Some(stop)
+    }
+}
+
+impl Connection {
+    fn too_many_sessions(&self) -> String {
+        let limit = self.server.settings.max_sessions_per_user;
+        format!(
+            "You already have {limit} tack sessions open (commands count too); close one and try again."
+        )
     }
 }
 
@@ -307,9 +320,8 @@ impl Handler for Connection {
             return Ok(());
         }
         self.channel = Some(channel.id());
-        // Input reaches us through `data`; the channel's own copy is dropped so it cannot stall.
         let (read_half, write_half) = channel.split();
-        drop(read_half);
+        self.reader = Some(read_half);
         self.writer = Some(write_half);
         reply.accept().await;
         Ok(())
@@ -416,18 +428,15 @@ impl Handler for Connection {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // Input reaches us through `data`; the channel's own copy is dropped so it cannot stall.
+        drop(self.reader.take());
         let (Some(writer), Some(who)) = (self.writer.take(), self.who.clone()) else {
             session.channel_failure(channel)?;
             return Ok(());
         };
         session.channel_success(channel)?;
         let Some(stop) = self.session_stop() else {
-            let limit = self.server.settings.max_sessions_per_user;
-            driver::refuse(
-                writer,
-                &format!("You already have {limit} tack sessions open; close one and try again."),
-            )
-            .await;
+            driver::refuse(writer, &self.too_many_sessions()).await;
             return Ok(());
         };
         let (tx, rx) = mpsc::channel(INPUT_QUEUE);
@@ -448,16 +457,21 @@ impl Handler for Connection {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let (Some(writer), Some(Who::Known { caller, .. })) =
-            (self.writer.take(), self.who.clone())
+        let (Some(writer), Some(reader), Some(Who::Known { caller, .. })) =
+            (self.writer.take(), self.reader.take(), self.who.clone())
         else {
             session.channel_failure(channel)?;
             return Ok(());
         };
         session.channel_success(channel)?;
+        // A command counts as a session: it holds a protocol connection while it runs.
+        let Some(stop) = self.session_stop() else {
+            driver::complain(&writer, &self.too_many_sessions(), 1).await;
+            return Ok(());
+        };
         let command = String::from_utf8_lossy(data).into_owned();
         let protocol = self.server.protocol.clone();
-        tokio::spawn(driver::exec(protocol, caller, command, writer));
+        tokio::spawn(driver::exec(protocol, caller, command, reader, writer, stop));
         Ok(())
     }
 

@@ -13,17 +13,14 @@ use tack_protocol::{
 
 use super::{ExportFile, FORMAT, Failed, ImportCmd, VERSION, api, ask, finish, unexpected, users};
 use crate::cli::exit;
+use crate::cli::inputs::CommandIo;
 use crate::cli::output::Output;
 
 const BATCH: usize = 100;
 
-fn read(path: &Path) -> Result<String, Failed> {
-    std::fs::read_to_string(path).map_err(|e| {
-        Failed(
-            exit::REFUSED,
-            format!("tack: cannot read {}: {e}", path.display()),
-        )
-    })
+fn read(io: &CommandIo, path: &Path) -> Result<String, Failed> {
+    io.read_file(path)
+        .map_err(|message| Failed(exit::REFUSED, format!("tack: {message}")))
 }
 
 /// Sends issues in batches; a refusal names the line or path of the item at fault.
@@ -88,10 +85,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result
 
 async fn import_tack(
     client: &Client,
-    path: &Path,
+    (path, text): (&Path, &str),
     report: &mut ImportReport,
 ) -> Result<(), Failed> {
-    let file: ExportFile = parse_json(&read(path)?, path)?;
+    let file: ExportFile = parse_json(text, path)?;
     if file.format != FORMAT || file.version != VERSION {
         return Err(Failed(
             exit::REFUSED,
@@ -269,11 +266,11 @@ fn time_of(text: &str, place: &str) -> Result<i64, Failed> {
 
 async fn import_github(
     client: &Client,
-    path: &Path,
+    (path, text): (&Path, &str),
     project: &str,
     report: &mut ImportReport,
 ) -> Result<(), Failed> {
-    let issues: Vec<GhIssue> = parse_json(&read(path)?, path)?;
+    let issues: Vec<GhIssue> = parse_json(text, path)?;
     let mut items = Vec::new();
     let mut places = Vec::new();
     for (n, gh) in issues.into_iter().enumerate() {
@@ -380,12 +377,11 @@ fn words(text: &str) -> Vec<String> {
 
 async fn import_csv(
     client: &Client,
-    path: &Path,
+    (path, text): (&Path, &str),
     project: &str,
     map: &str,
     report: &mut ImportReport,
 ) -> Result<(), Failed> {
-    let text = read(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());
@@ -453,17 +449,25 @@ async fn import_csv(
     send(client, project, items, &places, false, report).await
 }
 
-pub async fn import(client: &Client, cmd: ImportCmd, out: &mut Output) -> u8 {
+pub async fn import(client: &Client, cmd: ImportCmd, out: &mut Output, io: &CommandIo) -> u8 {
     let mut report = ImportReport::default();
-    let result = match &cmd {
-        ImportCmd::Json { file } => import_tack(client, file, &mut report).await,
-        ImportCmd::Csv { file, project, map } => {
-            import_csv(client, file, project, map, &mut report).await
+    let result = async {
+        match &cmd {
+            ImportCmd::Json { file } => {
+                let text = read(io, file)?;
+                import_tack(client, (file, &text), &mut report).await
+            }
+            ImportCmd::Csv { file, project, map } => {
+                let text = read(io, file)?;
+                import_csv(client, (file, &text), project, map, &mut report).await
+            }
+            ImportCmd::Github { file, project } => {
+                let text = read(io, file)?;
+                import_github(client, (file, &text), project, &mut report).await
+            }
         }
-        ImportCmd::Github { file, project } => {
-            import_github(client, file, project, &mut report).await
-        }
-    };
+    }
+    .await;
     if out.json {
         out.say(serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {

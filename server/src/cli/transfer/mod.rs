@@ -339,7 +339,12 @@ fn csv_of(file: &ExportFile) -> Result<String, Failed> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-pub async fn export(client: &Client, args: ExportArgs, out: &mut Output) -> u8 {
+pub async fn export(
+    client: &Client,
+    args: ExportArgs,
+    out: &mut Output,
+    io: &super::inputs::CommandIo,
+) -> u8 {
     let result = async {
         let file = build_export(client, args.project).await?;
         let text = match args.format.as_str() {
@@ -356,12 +361,8 @@ pub async fn export(client: &Client, args: ExportArgs, out: &mut Output) -> u8 {
         let issues: usize = file.projects.iter().map(|p| p.issues.len()).sum();
         match &args.out {
             Some(path) => {
-                std::fs::write(path, text).map_err(|e| {
-                    Failed(
-                        exit::REFUSED,
-                        format!("tack: cannot write {}: {e}", path.display()),
-                    )
-                })?;
+                io.write_file(path, &text)
+                    .map_err(|message| Failed(exit::REFUSED, format!("tack: {message}")))?;
                 out.say(format!(
                     "exported {} projects, {issues} issues to {}",
                     file.projects.len(),
