@@ -9,7 +9,7 @@ use tack_protocol::{
 };
 
 use crate::keys;
-use crate::records::StoredInvite;
+use crate::records::{PendingKey, StoredInvite};
 pub use crate::staging::Tx;
 use crate::trees::{self, T};
 use crate::{Op, Write, WriteError};
@@ -173,6 +173,12 @@ impl Tx<'_> {
             });
         }
         self.put(T::Keys, key.fingerprint.as_bytes(), key)?;
+        // A key that is someone's now is nobody's claim any more.
+        for claim in
+            self.keys_with_prefix(T::PendingKeys, &keys::pending_key_prefix(&key.fingerprint))?
+        {
+            self.del(T::PendingKeys, &claim)?;
+        }
         self.put_raw(
             T::KeysByUser,
             &keys::user_key(key.owner, &key.fingerprint),
@@ -328,6 +334,38 @@ pub fn apply(
                 c,
                 write,
                 Entry::account(ActivityKind::KeyAdded, key.fingerprint.clone()),
+            )?]
+        }
+        Op::AddPendingKey(pending) => {
+            let key = &pending.key;
+            tx.require_user(key.owner)?;
+            if tx.get_raw(T::Keys, key.fingerprint.as_bytes())?.is_some() {
+                return Err(WriteError::Taken {
+                    field: "key",
+                    value: key.fingerprint.clone(),
+                });
+            }
+            tx.put(
+                T::PendingKeys,
+                &keys::pending_key(&key.fingerprint, key.owner),
+                pending,
+            )?;
+            vec![tx.log(
+                c,
+                write,
+                Entry::account(ActivityKind::KeyAdded, key.fingerprint.clone()),
+            )?]
+        }
+        Op::ConfirmKey { fingerprint, owner } => {
+            tx.require_user(*owner)?;
+            let claim: PendingKey = tx
+                .get(T::PendingKeys, &keys::pending_key(fingerprint, *owner))?
+                .ok_or_else(|| WriteError::Missing(format!("the pending key {fingerprint}")))?;
+            tx.put_key(&claim.key)?;
+            vec![tx.log(
+                c,
+                write,
+                Entry::account(ActivityKind::KeyAdded, fingerprint.clone()),
             )?]
         }
         Op::RemoveKey { fingerprint } => {

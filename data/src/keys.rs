@@ -57,6 +57,19 @@ pub fn label_prefix(project: u64, label: &str) -> Vec<u8> {
 }
 
 /// `user | fingerprint`.
+/// `fingerprint | 0 | user`: one person's unconfirmed claim on a key.
+pub fn pending_key(fingerprint: &str, user: u64) -> Vec<u8> {
+    let mut key = pending_key_prefix(fingerprint);
+    key.extend_from_slice(&user.to_be_bytes());
+    key
+}
+
+pub fn pending_key_prefix(fingerprint: &str) -> Vec<u8> {
+    let mut key = fingerprint.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
 pub fn user_key(user: u64, fingerprint: &str) -> Vec<u8> {
     let mut key = user.to_be_bytes().to_vec();
     key.extend_from_slice(fingerprint.as_bytes());

@@ -20,7 +20,7 @@ pub mod verify;
 mod writer;
 
 pub use ops_store::OpsStore;
-pub use records::{StoredInvite, StoredToken, StoredWebhook, TotpRecord};
+pub use records::{PendingKey, StoredInvite, StoredToken, StoredWebhook, TotpRecord};
 pub use sled_store::{SledStore, StoreConfig};
 pub use verify::IntegrityReport;
 pub use writer::{CommitListener, Ticket};
@@ -105,6 +105,14 @@ pub enum Op {
     },
     UpdateUser(User),
     AddKey(SshKey),
+    /// A key its adder has yet to prove theirs (see [`PendingKey`]); one claim per person.
+    AddPendingKey(PendingKey),
+    /// The holder of a pending key entered its code: it becomes `owner`'s key, and every other
+    /// claim on it goes.
+    ConfirmKey {
+        fingerprint: String,
+        owner: UserId,
+    },
     RemoveKey {
         fingerprint: String,
     },
@@ -250,6 +258,8 @@ pub trait Store: OpsStore + Send + Sync + 'static {
 
     fn key(&self, fingerprint: &str) -> Result<Option<SshKey>, StoreError>;
     fn keys_of(&self, user: UserId) -> Result<Vec<SshKey>, StoreError>;
+    /// Unconfirmed claims on a key, by whoever made them.
+    fn pending_keys(&self, fingerprint: &str) -> Result<Vec<PendingKey>, StoreError>;
 
     fn token(&self, id: &str) -> Result<Option<StoredToken>, StoreError>;
     fn tokens(&self, user: Option<UserId>) -> Result<Vec<StoredToken>, StoreError>;

@@ -1,7 +1,7 @@
 //! Record encoding: the protocol's bincode configuration, decoded with a limit.
 
 use bincode::{Decode, Encode};
-use tack_protocol::{ApiToken, Invite, Webhook};
+use tack_protocol::{ApiToken, Invite, SshKey, Webhook};
 
 use crate::StoreError;
 
@@ -31,6 +31,16 @@ pub fn decode<T: Decode<()>>(tree: &'static str, bytes: &[u8]) -> Result<T, Stor
         tree,
         reason: e.to_string(),
     })
+}
+
+/// A key someone added to their own account, not yet proven theirs: it logs in only once its
+/// holder enters the code shown to the person who added it. Anyone can paste anyone's public
+/// key, so a pasted key must not capture its real owner's first login.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct PendingKey {
+    pub key: SshKey,
+    /// argon2id PHC string of the confirmation code.
+    pub code_hash: String,
 }
 
 /// A user's second factor. The secret must be readable to check codes, so it is kept in the

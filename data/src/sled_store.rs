@@ -12,7 +12,7 @@ use tack_protocol::{
 
 use crate::apply::Counters;
 use crate::backup::BackupInfo;
-use crate::records::{StoredInvite, StoredToken, TotpRecord, decode};
+use crate::records::{PendingKey, StoredInvite, StoredToken, TotpRecord, decode};
 use crate::trees::{self, T, Trees};
 use crate::verify::{self, IntegrityReport};
 use crate::writer::{CommitListener, Ticket, Writer};
@@ -211,6 +211,19 @@ impl Store for SledStore {
             if let Some(key) = self.key(&fingerprint)? {
                 out.push(key);
             }
+        }
+        Ok(out)
+    }
+
+    fn pending_keys(&self, fingerprint: &str) -> Result<Vec<PendingKey>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self
+            .trees
+            .get(T::PendingKeys)
+            .scan_prefix(keys::pending_key_prefix(fingerprint))
+            .values()
+        {
+            out.push(decode(trees::name(T::PendingKeys), &entry?)?);
         }
         Ok(out)
     }

@@ -33,9 +33,10 @@ pub enum T {
     Dedupe,
     Views,
     Imports,
+    PendingKeys,
 }
 
-pub const TREE_NAMES: [&str; 30] = [
+pub const TREE_NAMES: [&str; 31] = [
     "meta",
     "users",
     "users_by_handle",
@@ -66,6 +67,7 @@ pub const TREE_NAMES: [&str; 30] = [
     "dedupe",
     "views",
     "imports",
+    "pending_keys",
 ];
 
 pub struct Trees {

@@ -8,6 +8,6 @@ pub mod secret;
 pub use hostkey::{HostKeyError, load_or_generate_host_key};
 pub use pubkey::{KeyError, ParsedKey, parse_public_key};
 pub use secret::{
-    IssuedSecret, SecretError, hash_secret, new_api_token, new_invite_code, split_invite_code,
-    split_token, verify_secret,
+    IssuedSecret, SecretError, clean_confirmation_code, hash_secret, new_api_token,
+    new_confirmation_code, new_invite_code, split_invite_code, split_token, verify_secret,
 };

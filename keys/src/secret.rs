@@ -120,6 +120,34 @@ pub fn new_invite_code() -> Result<IssuedSecret, SecretError> {
     })
 }
 
+/// Symbols in a key confirmation code: 40 bits, typed once at an SSH prompt.
+const CONFIRMATION_LEN: usize = 8;
+
+/// A short code that proves a pasted key belongs to the person who pasted it: shown to them,
+/// asked at the key's first login. `display` is `ABCD-EFGH`, `secret` the symbols, `hash` its
+/// argon2id hash.
+pub fn new_confirmation_code() -> Result<IssuedSecret, SecretError> {
+    let secret = invite_symbols(CONFIRMATION_LEN);
+    let hash = hash_secret(&secret)?;
+    Ok(IssuedSecret {
+        display: format!("{}-{}", &secret[..4], &secret[4..]),
+        id: String::new(),
+        secret,
+        hash,
+    })
+}
+
+/// A confirmation code as typed, forgiving case, spaces and dashes; None if it cannot be one.
+pub fn clean_confirmation_code(code: &str) -> Option<String> {
+    let cleaned: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (cleaned.len() == CONFIRMATION_LEN && cleaned.bytes().all(|b| INVITE_ALPHABET.contains(&b)))
+        .then_some(cleaned)
+}
+
 /// Splits an invite code into id and secret, forgiving case, spaces and dashes.
 pub fn split_invite_code(code: &str) -> Result<(String, String), SecretError> {
     let cleaned: String = code
@@ -139,6 +167,19 @@ pub fn split_invite_code(code: &str) -> Result<(String, String), SecretError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confirmation_code_reads_back_however_it_is_typed() {
+        let code = new_confirmation_code().unwrap();
+        assert_eq!(code.display.len(), 9);
+        let typed = clean_confirmation_code(&format!(" {} ", code.display.to_lowercase())).unwrap();
+        assert!(verify_secret(&typed, &code.hash));
+        assert!(clean_confirmation_code("ABC").is_none());
+        assert!(
+            clean_confirmation_code("ABCD-EFG1").is_none(),
+            "1 is not in the alphabet"
+        );
+    }
 
     #[test]
     fn token_round_trip_and_verify() {

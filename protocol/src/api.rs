@@ -487,6 +487,12 @@ pub enum ResponseBody {
     Exported(Vec<ExportedIssue>),
     Imported(ImportReport),
     Insights(Insights),
+    /// A key added to one's own account waits until it logs in once and its holder enters
+    /// `code` at the prompt (shown this once).
+    KeyPending {
+        key: SshKey,
+        code: String,
+    },
 }
 
 /// One search result: the issue, how well it matched, and where.

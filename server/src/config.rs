@@ -373,11 +373,21 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail returns its own large error type; these are tests.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn flags_beat_the_file_which_beats_defaults() {
+        // In a jail: another test sets TACK_* variables, and jails take turns.
+        figment::Jail::expect_with(|_| {
+            flags_beat_the_file();
+            Ok(())
+        });
+    }
+
+    fn flags_beat_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tack.toml");
         std::fs::write(
@@ -406,6 +416,67 @@ mod tests {
             from_file, defaults,
             "tack.example.toml and Config::default() disagree"
         );
+    }
+
+    #[test]
+    fn every_section_can_be_set_from_the_environment() {
+        let sections: Vec<String> = match toml::Value::try_from(Config::default()).unwrap() {
+            toml::Value::Table(table) => table.keys().cloned().collect(),
+            other => panic!("{other:?}"),
+        };
+        let mut listed: Vec<String> = ENV_SECTIONS.iter().map(|s| s.to_string()).collect();
+        let mut sections = sections;
+        sections.sort();
+        listed.sort();
+        assert_eq!(
+            sections, listed,
+            "ENV_SECTIONS must name every configuration key"
+        );
+        figment::Jail::expect_with(|jail| {
+            for (key, value) in [
+                ("TACK_DATA", "/srv/tack"),
+                ("TACK_API", "127.0.0.1:1"),
+                ("TACK_SSH", "127.0.0.1:2"),
+                ("TACK_HTTP", "127.0.0.1:3"),
+                ("TACK_LOG_FORMAT", "json"),
+                ("TACK_SHUTDOWN_GRACE_SECS", "4"),
+                ("TACK_STORE__CACHE_CAPACITY_MB", "64"),
+                ("TACK_LIMITS__REQUESTS_PER_SECOND", "1"),
+                ("TACK_SSH_LIMITS__MAX_AUTH_ATTEMPTS", "3"),
+                ("TACK_SECURITY__REQUIRE_TOTP_FOR_ADMINS", "true"),
+                ("TACK_JOBS__CONCURRENCY", "2"),
+                ("TACK_SMTP__PORT", "2525"),
+                ("TACK_WEBHOOKS__TIMEOUT_SECS", "3"),
+                ("TACK_BACKUP__RETENTION", "5"),
+                ("TACK_NOTIFICATIONS__DIGEST_HOUR", "6"),
+                // A client's variable is not configuration.
+                ("TACK_TOKEN", "tack_x_y"),
+            ] {
+                jail.set_env(key, value);
+            }
+            let config = Config::load(None, FlagOverrides::default()).unwrap();
+            assert_eq!(config.data, PathBuf::from("/srv/tack"));
+            assert_eq!(
+                (
+                    config.api.as_str(),
+                    config.ssh.as_str(),
+                    config.http.as_str()
+                ),
+                ("127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3")
+            );
+            assert_eq!(config.log_format, "json");
+            assert_eq!(config.shutdown_grace_secs, 4);
+            assert_eq!(config.store.cache_capacity_mb, 64);
+            assert_eq!(config.limits.requests_per_second, 1);
+            assert_eq!(config.ssh_limits.max_auth_attempts, 3);
+            assert!(config.security.require_totp_for_admins);
+            assert_eq!(config.jobs.concurrency, 2);
+            assert_eq!(config.smtp.port, 2525);
+            assert_eq!(config.webhooks.timeout_secs, 3);
+            assert_eq!(config.backup.retention, 5);
+            assert_eq!(config.notifications.digest_hour, 6);
+            Ok(())
+        });
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct TestServer {
     extra_config: String,
     /// Where the config file goes, when not beside the data directory.
     config_path: Option<PathBuf>,
+    /// Environment variables for the server process.
+    env: Vec<(String, String)>,
 }
 
 impl TestServer {
@@ -40,6 +42,11 @@ impl TestServer {
 
     /// Starts a server with extra `tack.toml` content (e.g. lower limits for a test).
     pub fn start_with_config(bin: &str, config: &str) -> TestServer {
+        Self::start_with_env(bin, config, &[])
+    }
+
+    /// Starts a server with extra `tack.toml` content and environment variables.
+    pub fn start_with_env(bin: &str, config: &str, env: &[(&str, &str)]) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let mut server = TestServer {
@@ -54,6 +61,10 @@ impl TestServer {
             invite: None,
             extra_config: config.to_string(),
             config_path: None,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         server.launch();
         server
@@ -76,6 +87,7 @@ impl TestServer {
             invite: None,
             extra_config: String::new(),
             config_path: Some(config),
+            env: Vec::new(),
         };
         server.launch();
         server
@@ -102,6 +114,7 @@ impl TestServer {
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -41,6 +41,23 @@ pub async fn connect(addr: &str) -> Handle<AcceptAnyHostKey> {
         .unwrap()
 }
 
+/// Connects from the loopback address `source` (any of 127.0.0.0/8), as a client on another
+/// machine would.
+pub async fn connect_from(addr: &str, source: std::net::Ipv4Addr) -> Handle<AcceptAnyHostKey> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::from((source, 0)))
+        .unwrap();
+    let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+    let config = Arc::new(client::Config {
+        nodelay: true,
+        ..Default::default()
+    });
+    client::connect_stream(config, stream, AcceptAnyHostKey)
+        .await
+        .unwrap()
+}
+
 /// Logs in with `key`; true if the server accepted it.
 pub async fn login(handle: &mut Handle<AcceptAnyHostKey>, key: &PrivateKey) -> bool {
     let key = PrivateKeyWithHashAlg::new(Arc::new(key.clone()), None);
@@ -59,6 +76,17 @@ pub async fn login_with_invite(
 ) -> bool {
     assert!(!login(handle, key).await, "the key should be unknown");
     answer_prompt(handle, "Invite code", code).await
+}
+
+/// Offers `key` (which logs nobody in by itself), then answers the prompt `label` with `answer`.
+pub async fn login_answering(
+    handle: &mut Handle<AcceptAnyHostKey>,
+    key: &PrivateKey,
+    label: &str,
+    answer: &str,
+) -> bool {
+    assert!(!login(handle, key).await, "the key alone should not log in");
+    answer_prompt(handle, label, answer).await
 }
 
 /// Answers the server's masked keyboard-interactive prompt `label` with `answer`; true if that
@@ -201,7 +229,10 @@ pub async fn exec_with_stdin(
 }
 
 /// Starts `command` on an exec channel and leaves its standard input open.
-pub async fn start_exec(handle: &Handle<AcceptAnyHostKey>, command: &str) -> russh::Channel<client::Msg> {
+pub async fn start_exec(
+    handle: &Handle<AcceptAnyHostKey>,
+    command: &str,
+) -> russh::Channel<client::Msg> {
     let channel = handle.channel_open_session().await.unwrap();
     channel.exec(true, command).await.unwrap();
     channel

@@ -27,7 +27,11 @@ async fn alice(config: &str) -> (TestServer, russh::keys::PrivateKey) {
 }
 
 /// `ssh host COMMAND`: a connection of its own, as OpenSSH makes one.
-async fn run(server: &TestServer, key: &russh::keys::PrivateKey, command: &str) -> (u32, String, String) {
+async fn run(
+    server: &TestServer,
+    key: &russh::keys::PrivateKey,
+    command: &str,
+) -> (u32, String, String) {
     ssh::exec(&signed_in(server, key).await, command).await
 }
 
@@ -95,10 +99,9 @@ async fn over_ssh_no_argument_reads_or_writes_a_server_file() {
 
     // What a person means by it works: the key piped in on the channel.
     let second = ssh::authorized_line(&ssh::new_key());
-    let (status, out, err) =
-        run_with_stdin(&server, &key, "key add -", second.as_bytes()).await;
+    let (status, out, err) = run_with_stdin(&server, &key, "key add -", second.as_bytes()).await;
     assert_eq!(status, 0, "{out}{err}");
-    assert_eq!(key_count(&server, "alice"), 2);
+    assert!(out.contains("waits for its first login"), "{out}");
 }
 
 #[tokio::test]
@@ -137,7 +140,10 @@ async fn a_dash_reads_the_exec_channel_never_the_servers_stdin() {
     }
     let comments = server.ok(&["comment", "list", "TACK-1", "--json"]);
     for n in 0..3 {
-        assert!(comments.contains(&format!("waiting {n} done")), "{comments}");
+        assert!(
+            comments.contains(&format!("waiting {n} done")),
+            "{comments}"
+        );
     }
 
     // Input beyond the bound is refused, and nothing is written.
@@ -240,8 +246,7 @@ async fn revoking_a_token_or_disabling_its_user_ends_its_streams_at_once() {
         assert!(ended.is_ok(), "the stream of {who} outlived its {revoke}");
         assert!(matches!(
             watcher.request(Request::Whoami).await,
-            Err(ClientError::Closed | ClientError::Api(ApiError::Unauthenticated { .. }))
-                | Err(_)
+            Err(ClientError::Closed | ClientError::Api(ApiError::Unauthenticated { .. })) | Err(_)
         ));
     }
 }
@@ -344,7 +349,10 @@ async fn an_import_by_a_plain_user_is_credited_to_them() {
     let (server, _) = alice("").await;
     server.ok(&["user", "create", "ceo", "--name", "The CEO"]);
     let console = server.console().await;
-    let (ceo, alice_id) = (user_id(&console, "ceo").await, user_id(&console, "alice").await);
+    let (ceo, alice_id) = (
+        user_id(&console, "ceo").await,
+        user_id(&console, "alice").await,
+    );
     let alice = server.with_token(&server.token_for("alice")).await;
     alice
         .request(Request::ImportIssues {
@@ -373,7 +381,12 @@ async fn an_import_by_a_plain_user_is_credited_to_them() {
     let comments = server.ok(&["comment", "list", "TACK-2", "--json"]);
     let comments: serde_json::Value = serde_json::from_str(&comments).unwrap();
     assert_eq!(comments[0]["author"]["user"], alice_id);
-    assert!(comments[0]["body"].as_str().unwrap().contains("originally written by ceo"));
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("originally written by ceo")
+    );
     let audit = server.ok(&["activity", "issue", "TACK-2", "--json"]);
     assert!(audit.contains("credited to the importer"), "{audit}");
 
@@ -397,4 +410,62 @@ async fn an_import_by_a_plain_user_is_credited_to_them() {
         other => panic!("{other:?}"),
     };
     assert_eq!(kept.creator, Actor::User(ceo));
+}
+
+#[tokio::test]
+async fn a_pasted_key_logs_nobody_in_until_the_code_its_adder_saw_is_entered() {
+    let server = TestServer::start(BIN);
+    server.ok(&["user", "create", "mallory"]);
+    server.ok(&["user", "create", "bob"]);
+    let mallory = server.token_for("mallory");
+    let bob_key = ssh::new_key();
+    // Mallory pastes bob's public key into her own profile.
+    let out = server.ctl_token(&mallory, &["key", "add", &ssh::authorized_line(&bob_key)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("waits for its first login"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        key_count(&server, "mallory"),
+        0,
+        "a pasted key is not hers yet"
+    );
+    // Bob's first login does not land in mallory's account.
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(!ssh::login_answering(&mut handle, &bob_key, "Code", "AAAA-BBBB").await);
+    // Bob gets his key from an admin: mallory's claim is gone with that.
+    server.ok(&[
+        "key",
+        "add",
+        &ssh::authorized_line(&bob_key),
+        "--user",
+        "bob",
+    ]);
+    let mut handle = ssh::connect(&server.ssh).await;
+    assert!(ssh::login(&mut handle, &bob_key).await);
+    let (_, out, _) = ssh::exec(&handle, "whoami").await;
+    assert!(out.contains("@bob"), "{out}");
+
+    // Mallory's own new key: its first login asks for the code she was shown, then it is hers.
+    let own = ssh::new_key();
+    let out = server.ctl_token(
+        &mallory,
+        &["key", "add", &ssh::authorized_line(&own), "--json"],
+    );
+    let answer: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let code = answer["code"].as_str().unwrap().to_string();
+    let mut wrong = ssh::connect(&server.ssh).await;
+    assert!(!ssh::login_answering(&mut wrong, &own, "Code", "ZZZZ-ZZZZ").await);
+    let mut first = ssh::connect(&server.ssh).await;
+    assert!(ssh::login_answering(&mut first, &own, "Code", &code.to_lowercase()).await);
+    let (_, out, _) = ssh::exec(&first, "whoami").await;
+    assert!(out.contains("@mallory"), "{out}");
+    let mut again = ssh::connect(&server.ssh).await;
+    assert!(
+        ssh::login(&mut again, &own).await,
+        "once confirmed, the key alone logs in"
+    );
+    assert_eq!(key_count(&server, "mallory"), 1);
 }

@@ -128,6 +128,8 @@ fn private_targets_are_refused_by_default() {
         "http://169.254.169.254/latest/meta-data",
         "http://[::1]/hook",
         "http://10.0.0.7/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://198.18.0.1/hook",
     ] {
         let out = server.ctl(&[
             "webhook", "create", "TACK", "--url", url, "--secret", SECRET,
@@ -141,7 +143,7 @@ fn private_targets_are_refused_by_default() {
         "create",
         "TACK",
         "--url",
-        "https://hooks.example.com/x",
+        "https://192.0.2.1/x",
         "--secret",
         "short",
     ]);
@@ -151,7 +153,7 @@ fn private_targets_are_refused_by_default() {
         "create",
         "TACK",
         "--url",
-        "https://hooks.example.com/x",
+        "https://192.0.2.1/x",
         "--secret",
         SECRET,
         "--events",

@@ -130,6 +130,16 @@ impl App {
                     *me = user;
                 }
             }
+            (Some(Pending::ProfileChange), ResponseBody::KeyPending { code, .. }) => {
+                self.overlay = Some(Overlay::Reveal {
+                    title: "New key · log in with it once and enter this code".into(),
+                    secret: code,
+                });
+                return vec![self.send(
+                    Pending::Keys,
+                    tack_protocol::Request::ListKeys { user: None },
+                )];
+            }
             (Some(Pending::ProfileChange), _) => {
                 self.toast("saved", false);
                 return vec![

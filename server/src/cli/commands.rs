@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::inputs::CommandIo;
 use super::commands_ops::{
     AuditArgs, BackupCmd, JobCmd, SessionCmd, ViewCmd, WebhookCmd, audit_request, backup_request,
     job_request, session_request, view_request, webhook_request,
 };
+use super::inputs::CommandIo;
 use tack_protocol::{
     IssueFilter, IssuePatch, NewIssue, Priority, ProjectRole, Request, ServerRole, StateCategory,
 };

@@ -100,11 +100,15 @@ pub async fn run(args: CtlArgs) -> u8 {
     };
     let code = match args.noun {
         Noun::Export(export) => match target.connect().await {
-            Ok(client) => super::transfer::export(&client, export, &mut out, &CommandIo::Local).await,
+            Ok(client) => {
+                super::transfer::export(&client, export, &mut out, &CommandIo::Local).await
+            }
             Err(err) => return connect_failed(&err),
         },
         Noun::Import(import) => match target.connect().await {
-            Ok(client) => super::transfer::import(&client, import, &mut out, &CommandIo::Local).await,
+            Ok(client) => {
+                super::transfer::import(&client, import, &mut out, &CommandIo::Local).await
+            }
             Err(err) => return connect_failed(&err),
         },
         noun => {

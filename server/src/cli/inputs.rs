@@ -99,9 +99,7 @@ mod tests {
         let remote = CommandIo::Remote { stdin: None };
         let refused = remote.read_file(Path::new("/etc/hostname")).unwrap_err();
         assert!(refused.contains("over ssh"), "{refused}");
-        let missing = remote
-            .read_file(Path::new("/no/such/file"))
-            .unwrap_err();
+        let missing = remote.read_file(Path::new("/no/such/file")).unwrap_err();
         assert_eq!(
             refused.replace("/etc/hostname", "X"),
             missing.replace("/no/such/file", "X"),

@@ -343,6 +343,10 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             ResponseBody::Exported(v) => json(o, v),
             ResponseBody::Imported(v) => json(o, v),
             ResponseBody::Insights(v) => json(o, v),
+            ResponseBody::KeyPending { key, code } => json(
+                o,
+                &serde_json::json!({ "key": key, "pending": true, "code": code }),
+            ),
             ResponseBody::View { view, issues } => {
                 json(o, &serde_json::json!({ "view": view, "issues": issues }))
             }
@@ -400,6 +404,19 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
                 })
                 .collect(),
         ),
+        ResponseBody::KeyPending { key, code } => {
+            outln!(
+                o,
+                "{} {} {} waits for its first login: ssh in with this key and enter the code {code}",
+                key.fingerprint,
+                key.algorithm,
+                key.comment,
+            );
+            errln!(
+                o,
+                "until then it logs nobody in; the code is shown only now"
+            );
+        }
         ResponseBody::TokenCreated { token, secret } => {
             outln!(o, "{secret}");
             errln!(

@@ -91,17 +91,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     let mailer = crate::jobs::Mailer::from_config(&config.smtp)
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-    let runtime = Arc::new(Runtime::new(
-        BackupSettings {
-            dir: config.backup_dir(),
-            schedule: backup_cron
-                .as_ref()
-                .map(|_| config.backup.schedule.trim().to_string()),
-            retention: config.backup.retention.max(1),
-        },
-        config.webhooks.allow_private_targets,
-    )
-    .with_totp_for_admins(config.security.require_totp_for_admins));
+    let runtime = Arc::new(
+        Runtime::new(
+            BackupSettings {
+                dir: config.backup_dir(),
+                schedule: backup_cron
+                    .as_ref()
+                    .map(|_| config.backup.schedule.trim().to_string()),
+                retention: config.backup.retention.max(1),
+            },
+            config.webhooks.allow_private_targets,
+        )
+        .with_totp_for_admins(config.security.require_totp_for_admins),
+    );
     *runtime
         .jobs
         .policy

@@ -105,6 +105,10 @@ mod tests {
         assert!(other_token.ended().is_cancelled());
         assert!(!someone_else.ended().is_cancelled());
         drop(someone_else);
-        assert_eq!(registry.end_user(2), 0, "a closed connection leaves the registry");
+        assert_eq!(
+            registry.end_user(2),
+            0,
+            "a closed connection leaves the registry"
+        );
     }
 }

@@ -77,7 +77,7 @@ impl Service {
     pub async fn authenticate_token(&self, presented: &str) -> Result<Caller, ApiError> {
         let refused = || {
             ApiError::unauthenticated(
-                "the API token is not valid; create a new one with `tack ctl token create`",
+                "the API token is not valid (mistyped, or revoked); create a new one with `tack ctl token create`",
             )
         };
         let (id, secret) = tack_keys::split_token(presented)

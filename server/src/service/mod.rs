@@ -475,15 +475,17 @@ impl Service {
     async fn backup(&self, caller: &Caller, path: String) -> Result<ResponseBody, ApiError> {
         self.require_admin(caller, "take backups")?;
         // No path: a new file in the backup directory, named by the time.
+        let dir = &self.runtime().backup.dir;
         let path = if path.trim().is_empty() {
-            let dir = &self.runtime().backup.dir;
-            std::fs::create_dir_all(dir).map_err(|e| {
-                ApiError::unavailable(format!("cannot create {}: {e}", dir.display()))
-            })?;
             dir.join(crate::jobs::backup_name(chrono::Utc::now()))
         } else {
             self.backup_path(caller, &path)?
         };
+        if path.parent() == Some(dir.as_path()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ApiError::unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
         let info = self
             .store
             .backup(&path)

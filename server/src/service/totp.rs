@@ -24,8 +24,12 @@ pub struct Lockouts {
 }
 
 impl Lockouts {
-    fn wrong(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, (u32, std::time::Instant)>> {
-        self.wrong.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn wrong(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, (u32, std::time::Instant)>> {
+        self.wrong
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How long `user` stays locked, if they are.

@@ -284,7 +284,9 @@ impl Service {
                     body: validate::body(
                         "body",
                         &match credited(&c.author) {
-                            Some(name) => format!("(imported; originally written by {name})\n\n{}", c.body),
+                            Some(name) => {
+                                format!("(imported; originally written by {name})\n\n{}", c.body)
+                            }
                             None => c.body.clone(),
                         },
                         false,

@@ -141,7 +141,13 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
         .as_ref()
         .map_or_else(CancellationToken::new, |s| s.entry.kicked().clone());
     let live = match &caller {
-        Caller::User { user, token } => Some(server.service.runtime().callers.enter(user.id, token.clone())),
+        Caller::User { user, token } => Some(
+            server
+                .service
+                .runtime()
+                .callers
+                .enter(user.id, token.clone()),
+        ),
         Caller::Enrolling { user } => Some(server.service.runtime().callers.enter(user.id, None)),
         Caller::Console | Caller::Anonymous => None,
     };

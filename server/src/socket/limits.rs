@@ -89,7 +89,10 @@ impl PendingHandshakes {
             .pop_front();
         match oldest {
             Some(oldest) => {
-                tracing::debug!(connection = oldest.id, "evicting the oldest idle connection to make room");
+                tracing::debug!(
+                    connection = oldest.id,
+                    "evicting the oldest idle connection to make room"
+                );
                 oldest.evict.cancel();
                 true
             }

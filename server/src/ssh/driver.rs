@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 use russh::server::Msg as SshMsg;
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 use tack_protocol::transport::in_memory_pair;
 use tack_protocol::{Client, ClientHello, Credentials, Request, ResponseBody};
 use tack_tui::register::{RegisterForm, RegisterOutcome};

@@ -44,6 +44,8 @@ pub struct Connection {
     authenticated: Arc<AtomicBool>,
     who: Option<Who>,
     unknown_key: Option<PublicKey>,
+    /// The fingerprint of `unknown_key` when someone's account claims it, pending its code.
+    pending_key: Option<String>,
     /// A known key whose account also wants a TOTP code.
     awaiting_code: Option<Who>,
     channel: Option<ChannelId>,
@@ -74,6 +76,7 @@ impl Connection {
             authenticated,
             who: None,
             unknown_key: None,
+            pending_key: None,
             awaiting_code: None,
             channel: None,
             writer: None,
@@ -185,6 +188,45 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// A key that belongs to `caller`: in at once, or on to the second factor.
+    async fn known_key(&mut self, caller: Caller, fingerprint: String) -> Auth {
+        let user = caller.user_id().unwrap_or(0);
+        if self
+            .server
+            .service
+            .totp_required(user)
+            .await
+            .unwrap_or(true)
+        {
+            self.awaiting_code = Some(Who::Known {
+                caller,
+                fingerprint,
+            });
+            return Auth::Reject {
+                proceed_with_methods: Some(MethodSet::from(&[MethodKind::KeyboardInteractive][..])),
+                partial_success: true,
+            };
+        }
+        let caller = match caller {
+            Caller::User { user, .. }
+                if self.server.settings.require_totp_for_admins
+                    && user.role == tack_protocol::ServerRole::Admin =>
+            {
+                tracing::info!(peer = %self.peer, user = %user.handle, "admin without two-factor: enrolment only");
+                Caller::Enrolling { user }
+            }
+            other => other,
+        };
+        tracing::info!(peer = %self.peer, user = %caller.rate_key(), "ssh login");
+        self.signed_in(Who::Known {
+            caller,
+            fingerprint,
+        });
+        Auth::Accept
+    }
+}
+
 impl Handler for Connection {
     type Error = russh::Error;
 
@@ -215,45 +257,17 @@ impl Handler for Connection {
             .authenticate_key(&parsed.fingerprint)
             .await
         {
-            Ok(Some(caller)) => {
-                let user = caller.user_id().unwrap_or(0);
-                if self
+            Ok(Some(caller)) => Ok(self.known_key(caller, parsed.fingerprint).await),
+            Ok(None) => {
+                // An unknown key may go on to redeem an invite code, or, if someone added it to
+                // their account, prove it is theirs with the code they were shown.
+                self.pending_key = self
                     .server
                     .service
-                    .totp_required(user)
+                    .key_is_pending(&parsed.fingerprint)
                     .await
-                    .unwrap_or(true)
-                {
-                    self.awaiting_code = Some(Who::Known {
-                        caller,
-                        fingerprint: parsed.fingerprint,
-                    });
-                    return Ok(Auth::Reject {
-                        proceed_with_methods: Some(MethodSet::from(
-                            &[MethodKind::KeyboardInteractive][..],
-                        )),
-                        partial_success: true,
-                    });
-                }
-                let caller = match caller {
-                    Caller::User { user, .. }
-                        if self.server.settings.require_totp_for_admins
-                            && user.role == tack_protocol::ServerRole::Admin =>
-                    {
-                        tracing::info!(peer = %self.peer, user = %user.handle, "admin without two-factor: enrolment only");
-                        Caller::Enrolling { user }
-                    }
-                    other => other,
-                };
-                tracing::info!(peer = %self.peer, user = %caller.rate_key(), "ssh login");
-                self.signed_in(Who::Known {
-                    caller,
-                    fingerprint: parsed.fingerprint,
-                });
-                Ok(Auth::Accept)
-            }
-            Ok(None) => {
-                // An unknown key may go on to redeem an invite code.
+                    .unwrap_or(false)
+                    .then_some(parsed.fingerprint);
                 self.unknown_key = Some(key.public_key.clone());
                 Ok(Auth::Reject {
                     proceed_with_methods: Some(MethodSet::from(
@@ -282,18 +296,38 @@ impl Handler for Connection {
             return Ok(Auth::reject());
         };
         let Some(mut response) = response else {
+            let (instructions, prompt) = match self.pending_key {
+                Some(_) => (
+                    "This key was added to an account and waits for its first login. Enter the code shown when it was added (or an invite code you were given).",
+                    "Code: ",
+                ),
+                None => (
+                    "This key is new to this tack server. Enter the invite code you were given.",
+                    "Invite code: ",
+                ),
+            };
             return Ok(Auth::Partial {
                 name: "tack".into(),
-                instructions:
-                    "This key is new to this tack server. Enter the invite code you were given."
-                        .into(),
-                prompts: vec![("Invite code: ".into(), false)].into(),
+                instructions: instructions.into(),
+                prompts: vec![(prompt.into(), false)].into(),
             });
         };
         let code = response
             .next()
             .map(|b| String::from_utf8_lossy(&b).trim().to_string())
             .unwrap_or_default();
+        if let Some(fingerprint) = self.pending_key.clone() {
+            match self.server.service.confirm_key(&fingerprint, &code).await {
+                Ok(Some(caller)) => {
+                    tracing::info!(peer = %self.peer, user = %caller.rate_key(), %fingerprint, "pending key confirmed at its first login");
+                    self.unknown_key = None;
+                    self.pending_key = None;
+                    return Ok(self.known_key(caller, fingerprint).await);
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "key confirmation failed"),
+            }
+        }
         match self.server.service.check_invite(&code).await {
             Ok(_) => {
                 tracing::info!(peer = %self.peer, "invite code accepted; registering a new key");
@@ -471,7 +505,9 @@ impl Handler for Connection {
         };
         let command = String::from_utf8_lossy(data).into_owned();
         let protocol = self.server.protocol.clone();
-        tokio::spawn(driver::exec(protocol, caller, command, reader, writer, stop));
+        tokio::spawn(driver::exec(
+            protocol, caller, command, reader, writer, stop,
+        ));
         Ok(())
     }
 
