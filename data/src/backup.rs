@@ -273,7 +273,46 @@ pub fn restore(
             store_path.display()
         )));
     }
-    let db = open_db(store_path, 64 * 1024 * 1024)?;
+    // Built beside the target and renamed into place only once verified: a restore that fails
+    // (a full disk, a kill) leaves nothing that looks like a store.
+    let staging = staging_path(store_path);
+    if staging.exists() {
+        fs::remove_dir_all(&staging)?;
+    }
+    let built = build_store(backup, &staging);
+    let (report, last_seq) = match built {
+        Ok(built) => built,
+        Err(err) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(backup_error(format!(
+                "restore into {} failed, nothing was restored: {err}",
+                store_path.display()
+            )));
+        }
+    };
+    if !report.is_clean() {
+        let _ = fs::remove_dir_all(&staging);
+        return Ok((info, report));
+    }
+    if store_path.exists() {
+        fs::remove_dir(store_path)?;
+    }
+    fs::rename(&staging, store_path)?;
+    crate::durable_mark::reset(store_path, last_seq)?;
+    Ok((info, report))
+}
+
+/// Where a restore builds the store before it is renamed into place.
+pub fn staging_path(store_path: &Path) -> PathBuf {
+    let mut name = store_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".restoring");
+    store_path.with_file_name(name)
+}
+
+/// Writes every record of `backup` into a new store at `path`, migrates and verifies it.
+/// Returns the check and the store's last event sequence.
+fn build_store(backup: &Path, path: &Path) -> Result<(IntegrityReport, u64), StoreError> {
+    let db = open_db(path, 64 * 1024 * 1024)?;
     let mut batch: Option<(String, sled::Batch, usize)> = None;
     let apply = |db: &sled::Db, pending: (String, sled::Batch, usize)| -> Result<(), StoreError> {
         db.open_tree(&pending.0)?.apply_batch(pending.1)?;
@@ -296,8 +335,13 @@ pub fn restore(
     }
     db.flush()?;
     let trees = Trees::open(&db)?;
-    migrate::run(&db, &trees, store_path)?;
+    migrate::run(&db, &trees, path)?;
     let report = verify::check(&trees)?;
+    let last_seq = trees
+        .get(crate::trees::T::Meta)
+        .get(crate::trees::LAST_SEQ)?
+        .and_then(|v| crate::keys::read_u64(&v, 0))
+        .unwrap_or(0);
     db.flush()?;
-    Ok((info, report))
+    Ok((report, last_seq))
 }

@@ -8,7 +8,7 @@ use tack_protocol::{Comment, Issue, Job, JobState, Project, SshKey, User};
 
 use crate::apply_ops::job_due_key;
 use crate::records::{StoredWebhook, decode};
-use crate::sled_store::open_db;
+use crate::sled_store::open_trees;
 use crate::trees::{self, T, Trees};
 use crate::{StoreError, keys, migrate, verify};
 
@@ -19,6 +19,8 @@ pub struct DoctorReport {
     pub problems: Vec<String>,
     /// What `--repair` did.
     pub repaired: Vec<String>,
+    /// The store's last event sequence.
+    pub last_seq: u64,
 }
 
 fn all<V: bincode::Decode<()>>(trees: &Trees, tree: T) -> Result<Vec<V>, StoreError> {
@@ -102,6 +104,7 @@ fn check(trees: &Trees) -> Result<DoctorReport, StoreError> {
         comments: integrity.comments,
         problems: integrity.problems,
         repaired: Vec::new(),
+        last_seq: 0,
     };
     for (name, held, least) in counters(trees)? {
         if held < least {
@@ -273,17 +276,13 @@ pub fn doctor(path: &Path, repair_it: bool) -> Result<DoctorReport, StoreError> 
             path.display()
         )));
     }
-    let db = open_db(path, 64 * 1024 * 1024).map_err(|e| {
-        if e.to_string().contains("lock") {
-            StoreError::Engine(format!(
-                "the store at {} is in use: stop `tack serve` first",
-                path.display()
-            ))
-        } else {
-            e
-        }
+    let (db, trees) = open_trees(path, 64 * 1024 * 1024).map_err(|e| match e {
+        StoreError::InUse { .. } => StoreError::Engine(format!(
+            "the store at {} is in use: stop `tack serve` first",
+            path.display()
+        )),
+        other => other,
     })?;
-    let trees = Trees::open(&db)?;
     if let Some(found) = migrate::schema_version(&trees)?
         && found != migrate::CURRENT_SCHEMA
     {
@@ -293,12 +292,86 @@ pub fn doctor(path: &Path, repair_it: bool) -> Result<DoctorReport, StoreError> 
         )));
     }
     let mut report = check(&trees)?;
+    // Repairs rebuild indexes from records; no repair brings back a lost part of the log.
+    let store_seq = meta_u64(&trees, trees::LAST_SEQ)?;
+    let lost_tail = crate::durable_mark::read(path)
+        .filter(|acked| *acked > store_seq)
+        .map(|acked| {
+            StoreError::LostTail {
+                path: path.display().to_string(),
+                store_seq,
+                acked_seq: acked,
+            }
+            .to_string()
+        });
+    report.problems.extend(lost_tail.clone());
+    report.last_seq = store_seq;
     if repair_it && !report.problems.is_empty() {
         let mut repaired = DoctorReport::default();
         repair(&trees, &mut repaired)?;
         db.flush()?;
         report = check(&trees)?;
         report.repaired = repaired.repaired;
+        report.problems.extend(lost_tail);
+        report.last_seq = store_seq;
     }
+    Ok(report)
+}
+
+/// What a salvage copied.
+#[derive(Debug, Default)]
+pub struct SalvageReport {
+    pub records: u64,
+    /// Trees whose reading stopped at damage: what came after it in that tree is not copied.
+    pub damaged_trees: Vec<String>,
+    /// The check of the new store after its indexes and counters were rebuilt.
+    pub check: DoctorReport,
+}
+
+/// Copies every record that can still be read from the store at `from` into a new store at
+/// `to`, then rebuilds the new store's indexes and counters from those records. For a store
+/// that opens but lost part of its log, or has damaged records: the new store holds what was
+/// readable, and is marked as ending where it ends.
+pub fn salvage(from: &Path, to: &Path) -> Result<SalvageReport, StoreError> {
+    if to.exists() && std::fs::read_dir(to)?.next().is_some() {
+        return Err(StoreError::Engine(format!(
+            "{} is not empty; salvage into a new directory",
+            to.display()
+        )));
+    }
+    let (_, source) = open_trees(from, 64 * 1024 * 1024).map_err(|e| match e {
+        StoreError::InUse { .. } => StoreError::Engine(format!(
+            "the store at {} is in use: stop `tack serve` first",
+            from.display()
+        )),
+        other => other,
+    })?;
+    let (db, target) = open_trees(to, 64 * 1024 * 1024)?;
+    let mut report = SalvageReport::default();
+    for (name, (tree, copy)) in trees::TREE_NAMES
+        .iter()
+        .zip(source.all.iter().zip(target.all.iter()))
+    {
+        for entry in tree.iter() {
+            match entry {
+                Ok((key, value)) => {
+                    copy.insert(key, value)?;
+                    report.records += 1;
+                }
+                Err(err) => {
+                    tracing::warn!(tree = name, error = %err, "stopped reading a damaged tree");
+                    report.damaged_trees.push(name.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    let mut rebuilt = DoctorReport::default();
+    repair(&target, &mut rebuilt)?;
+    db.flush()?;
+    report.check = check(&target)?;
+    report.check.repaired = rebuilt.repaired;
+    report.check.last_seq = meta_u64(&target, trees::LAST_SEQ)?;
+    crate::durable_mark::reset(to, report.check.last_seq)?;
     Ok(report)
 }

@@ -9,6 +9,8 @@ mod apply_import;
 mod apply_ops;
 pub mod backup;
 pub mod doctor;
+pub mod durable_mark;
+mod health;
 mod keys;
 pub mod migrate;
 mod ops_store;
@@ -19,6 +21,7 @@ mod trees;
 pub mod verify;
 mod writer;
 
+pub use health::StoreHealth;
 pub use ops_store::OpsStore;
 pub use records::{PendingKey, StoredInvite, StoredToken, StoredWebhook, TotpRecord};
 pub use sled_store::{SledStore, StoreConfig};
@@ -46,6 +49,21 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Backup(String),
+    /// Another process holds the store's lock.
+    #[error("the store at {path} is in use by another process")]
+    InUse { path: String },
+    #[error(
+        "the store at {path} ends at event {store_seq}, but events up to {acked_seq} were acknowledged: part of its log is lost or damaged. Restore the newest backup (`tack restore FILE --data NEWDIR`), or copy what is readable into a new store (`tack doctor --salvage --out NEWDIR`)"
+    )]
+    LostTail {
+        path: String,
+        store_seq: u64,
+        acked_seq: u64,
+    },
+    #[error(
+        "the store at {path} is damaged: opening it failed inside sled ({reason}). Restore the newest backup (`tack restore FILE --data NEWDIR`)"
+    )]
+    Unopenable { path: String, reason: String },
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -71,6 +89,9 @@ pub enum WriteError {
     Store(String),
     #[error("the store is shutting down")]
     ShuttingDown,
+    /// Not attempted: the store cannot take writes now (a full disk), or at all (it failed).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// One change to commit. Each op, its index entries and its activity entries commit in one
@@ -314,4 +335,6 @@ pub trait Store: OpsStore + Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Stops the writer after the queued writes are durable.
     fn shutdown(&self);
+    /// Whether the store takes writes now, and why not.
+    fn health(&self) -> StoreHealth;
 }

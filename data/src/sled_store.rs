@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bincode::Decode;
 use tack_protocol::{
@@ -12,10 +12,12 @@ use tack_protocol::{
 
 use crate::apply::Counters;
 use crate::backup::BackupInfo;
+use crate::durable_mark::{self, DurableMark};
+use crate::health::{DiskReserve, HealthState, StoreHealth};
 use crate::records::{PendingKey, StoredInvite, StoredToken, TotpRecord, decode};
 use crate::trees::{self, T, Trees};
 use crate::verify::{self, IntegrityReport};
-use crate::writer::{CommitListener, Ticket, Writer};
+use crate::writer::{CommitListener, Guards, Ticket, Writer};
 use crate::{Store, StoreError, Write, keys, migrate};
 
 #[derive(Debug, Clone)]
@@ -26,16 +28,24 @@ pub struct StoreConfig {
     /// Share one flush among all writes applied while the previous flush ran. Off only for
     /// the baseline in benchmarks.
     pub group_commit: bool,
+    /// Writes are refused while the volume has less than this free (at most a tenth of it).
+    pub min_free_bytes: u64,
+    /// A flush that takes longer fails the store (the disk is full or failing).
+    pub flush_timeout: std::time::Duration,
 }
 
 impl StoreConfig {
     pub const DEFAULT_CACHE_CAPACITY: u64 = 128 * 1024 * 1024;
+    pub const DEFAULT_MIN_FREE: u64 = 256 * 1024 * 1024;
+    pub const DEFAULT_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
     pub fn new(path: impl Into<PathBuf>) -> Self {
         StoreConfig {
             path: path.into(),
             cache_capacity: Self::DEFAULT_CACHE_CAPACITY,
             group_commit: true,
+            min_free_bytes: Self::DEFAULT_MIN_FREE,
+            flush_timeout: Self::DEFAULT_FLUSH_TIMEOUT,
         }
     }
 }
@@ -44,6 +54,8 @@ pub struct SledStore {
     db: sled::Db,
     pub(crate) trees: Arc<Trees>,
     writer: Writer,
+    health: HealthState,
+    closed: Arc<AtomicBool>,
 }
 
 /// How long opening waits for the store's file lock: a handle just dropped in this process
@@ -61,6 +73,11 @@ pub(crate) fn open_db(path: &Path, cache_capacity: u64) -> Result<sled::Db, Stor
             Ok(db) => return Ok(db),
             Err(e) if e.to_string().contains("lock") && started.elapsed() < LOCK_WAIT => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) if e.to_string().contains("lock") => {
+                return Err(StoreError::InUse {
+                    path: path.display().to_string(),
+                });
             }
             Err(e) => {
                 return Err(StoreError::Engine(format!(
@@ -80,10 +97,61 @@ fn meta_u64(trees: &Trees, key: &[u8], default: u64) -> Result<u64, StoreError> 
         .unwrap_or(default))
 }
 
+/// Snapshots sled began and never finished (a start on a full disk leaves an empty one, and
+/// sled then refuses the store as corrupt): they hold nothing the log does not.
+fn remove_unfinished_snapshots(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::warn!(file = %entry.path().display(), "removed an unfinished snapshot")
+                }
+                Err(err) => {
+                    tracing::warn!(file = %entry.path().display(), error = %err, "cannot remove an unfinished snapshot")
+                }
+            }
+        }
+    }
+}
+
+/// Opens the sled database and its trees, turning a panic inside sled (a damaged log) into an
+/// error that names the store and the way out.
+pub(crate) fn open_trees(
+    path: &Path,
+    cache_capacity: u64,
+) -> Result<(sled::Db, Trees), StoreError> {
+    remove_unfinished_snapshots(path);
+    let opened = std::panic::catch_unwind(|| {
+        let db = open_db(path, cache_capacity)?;
+        let trees = Trees::open(&db)?;
+        Ok::<_, StoreError>((db, trees))
+    });
+    match opened {
+        Ok(result) => result,
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".into());
+            tracing::error!(path = %path.display(), %reason, "sled failed opening the store");
+            Err(StoreError::Unopenable {
+                path: path.display().to_string(),
+                reason,
+            })
+        }
+    }
+}
+
 impl SledStore {
     pub fn open(config: &StoreConfig) -> Result<SledStore, StoreError> {
-        let db = open_db(&config.path, config.cache_capacity)?;
-        let trees = Arc::new(Trees::open(&db)?);
+        let (db, trees) = open_trees(&config.path, config.cache_capacity)?;
+        let trees = Arc::new(trees);
         migrate::run(&db, &trees, &config.path)?;
         let counters = Counters {
             next_user: meta_u64(&trees, trees::NEXT_USER, 1)?,
@@ -96,8 +164,37 @@ impl SledStore {
             next_view: meta_u64(&trees, trees::NEXT_VIEW, 1)?,
             last_seq: meta_u64(&trees, trees::LAST_SEQ, 0)?,
         };
-        let writer = Writer::start(db.clone(), trees.clone(), counters, config.group_commit)?;
-        Ok(SledStore { db, trees, writer })
+        if let Some(acked) = durable_mark::read(&config.path)
+            && acked > counters.last_seq
+        {
+            return Err(StoreError::LostTail {
+                path: config.path.display().to_string(),
+                store_seq: counters.last_seq,
+                acked_seq: acked,
+            });
+        }
+        let health = HealthState::new();
+        let closed = Arc::new(AtomicBool::new(false));
+        health.start_watchdog(config.flush_timeout, closed.clone());
+        let guards = Guards {
+            reserve: DiskReserve::new(config.path.clone(), config.min_free_bytes),
+            health: health.clone(),
+            mark: DurableMark::open(&config.path)?,
+        };
+        let writer = Writer::start(
+            db.clone(),
+            trees.clone(),
+            counters,
+            config.group_commit,
+            guards,
+        )?;
+        Ok(SledStore {
+            db,
+            trees,
+            writer,
+            health,
+            closed,
+        })
     }
 
     pub(crate) fn get<V: Decode<()>>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
@@ -437,5 +534,10 @@ impl Store for SledStore {
         if let Err(err) = self.db.flush() {
             tracing::error!(error = %err, "final flush failed");
         }
+        self.closed.store(true, Ordering::Release);
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.health.get()
     }
 }

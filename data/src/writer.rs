@@ -15,6 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::apply::{Counters, Prepared, Tx, apply};
 use crate::backup::{self, BackupInfo};
+use crate::durable_mark::DurableMark;
+use crate::health::{DiskReserve, HealthState, StoreHealth};
 use crate::trees::{T, Trees};
 use crate::{Op, Write, WriteError, keys};
 
@@ -60,25 +62,45 @@ pub(crate) struct Writer {
     pub durable_seq: Arc<AtomicU64>,
 }
 
+/// What keeps writes honest: the disk reserve checked before each batch, the store's health,
+/// and the mark of the last durable sequence written after each flush.
+pub(crate) struct Guards {
+    pub reserve: DiskReserve,
+    pub health: HealthState,
+    pub mark: DurableMark,
+}
+
 impl Writer {
     pub fn start(
         db: sled::Db,
         trees: Arc<Trees>,
         counters: Counters,
         group_commit: bool,
+        guards: Guards,
     ) -> std::io::Result<Writer> {
+        let Guards {
+            reserve,
+            health,
+            mark,
+        } = guards;
+        let mark = Arc::new(mark);
         let (commands, rx) = mpsc::unbounded_channel();
         let listener: Arc<RwLock<Option<CommitListener>>> = Arc::new(RwLock::new(None));
         let durable_seq = Arc::new(AtomicU64::new(counters.last_seq));
         let (flush_tx, flush_rx) = std::sync::mpsc::channel::<Vec<Applied>>();
+        let done = Done {
+            listener: listener.clone(),
+            durable_seq: durable_seq.clone(),
+            health: health.clone(),
+            mark,
+        };
         let flusher = {
-            let (db, listener, durable_seq) = (db.clone(), listener.clone(), durable_seq.clone());
+            let (db, done) = (db.clone(), done.clone());
             std::thread::Builder::new()
                 .name("tack-flusher".into())
-                .spawn(move || flusher_loop(db, flush_rx, listener, durable_seq))?
+                .spawn(move || flusher_loop(db, flush_rx, done))?
         };
         let writer = {
-            let (listener, durable_seq) = (listener.clone(), durable_seq.clone());
             std::thread::Builder::new()
                 .name("tack-writer".into())
                 .spawn(move || {
@@ -88,11 +110,14 @@ impl Writer {
                         drop(flush_tx);
                         Sink::PerWrite {
                             db: db.clone(),
-                            listener,
-                            durable_seq,
+                            done: done.clone(),
                         }
                     };
-                    writer_loop(db, trees, counters, rx, sink)
+                    let gate = Gate {
+                        reserve,
+                        health: done.health.clone(),
+                    };
+                    writer_loop(db, trees, counters, rx, sink, gate)
                 })?
         };
         Ok(Writer {
@@ -143,9 +168,35 @@ enum Sink {
     /// The baseline the benchmarks compare against: one flush per write, nothing shared.
     PerWrite {
         db: sled::Db,
-        listener: Arc<RwLock<Option<CommitListener>>>,
-        durable_seq: Arc<AtomicU64>,
+        done: Done,
     },
+}
+
+/// What a flushed batch goes through before it is acknowledged.
+#[derive(Clone)]
+struct Done {
+    listener: Arc<RwLock<Option<CommitListener>>>,
+    durable_seq: Arc<AtomicU64>,
+    health: HealthState,
+    mark: Arc<DurableMark>,
+}
+
+/// Decides, before a batch, whether the store may take writes at all.
+struct Gate {
+    reserve: DiskReserve,
+    health: HealthState,
+}
+
+impl Gate {
+    /// Why writes are refused now, if they are.
+    fn closed(&self) -> Option<WriteError> {
+        if let StoreHealth::Failed(reason) = self.health.get() {
+            return Some(WriteError::Unavailable(reason));
+        }
+        let short = self.reserve.short();
+        self.health.set_low_disk(short.clone());
+        short.map(WriteError::Unavailable)
+    }
 }
 
 fn writer_loop(
@@ -154,6 +205,7 @@ fn writer_loop(
     mut counters: Counters,
     mut rx: mpsc::UnboundedReceiver<Command>,
     sink: Sink,
+    gate: Gate,
 ) {
     let max_batch = if matches!(sink, Sink::Group(_)) {
         MAX_BATCH
@@ -172,23 +224,27 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        // Refused up front, before anything is staged: a refused write is never visible.
+        let closed = gate.closed();
         let mut batch = Batch::new(&trees, counters);
         for command in commands {
-            match command {
-                Command::Write(write, ack) => batch.apply(*write, ack),
-                Command::Backup(path, ack) => {
+            match (command, &closed) {
+                (Command::Write(_, ack), Some(refusal)) => drop(ack.send(Err(refusal.clone()))),
+                (Command::Backup(_, ack), Some(refusal)) => drop(ack.send(Err(refusal.clone()))),
+                (Command::Write(write, ack), None) => batch.apply(*write, ack),
+                (Command::Backup(path, ack), None) => {
                     // Commit what is staged, then snapshot between two writes on the only thread
                     // that writes: the backup is consistent.
-                    counters = batch.commit(&sink);
+                    counters = batch.commit(&sink, &gate.health);
                     let result = backup::write_backup(&db, &trees, &path)
                         .map_err(|e| WriteError::Store(e.to_string()));
                     let _ = ack.send(result);
                     batch = Batch::new(&trees, counters);
                 }
-                Command::Shutdown => stopping = true,
+                (Command::Shutdown, _) => stopping = true,
             }
         }
-        counters = batch.commit(&sink);
+        counters = batch.commit(&sink, &gate.health);
     }
     // Refuse what is still queued rather than leave callers waiting.
     rx.close();
@@ -240,7 +296,7 @@ impl<'a> Batch<'a> {
 
     /// Writes everything staged in one transaction and hands the writes to the sink, which
     /// acknowledges them once they are durable. Returns the counters now in force.
-    fn commit(self, sink: &Sink) -> Counters {
+    fn commit(self, sink: &Sink, health: &HealthState) -> Counters {
         let Batch {
             tx,
             trees,
@@ -263,6 +319,7 @@ impl<'a> Batch<'a> {
         });
         if let Err(err) = result {
             tracing::error!(error = ?err, writes = applied.len(), "store commit failed");
+            health.fail(format!("the store could not commit a change: {err:?}"));
             for write in applied {
                 let _ = write.ack.send(Err(WriteError::Store(format!(
                     "the store could not save the change: {err:?}"
@@ -278,13 +335,9 @@ impl<'a> Batch<'a> {
                     }
                 }
             }
-            Sink::PerWrite {
-                db,
-                listener,
-                durable_seq,
-            } => {
-                let flushed = db.flush().map(|_| ()).map_err(|e| e.to_string());
-                finish(applied, &flushed, listener, durable_seq);
+            Sink::PerWrite { db, done } => {
+                let flushed = flush(db, &done.health);
+                finish(vec![applied], &flushed, done);
             }
         }
         counters
@@ -326,43 +379,55 @@ fn prepare(tx: &Tx<'_>, write: &Write) -> Result<Prepared, WriteError> {
     Ok(prepared)
 }
 
-fn flusher_loop(
-    db: sled::Db,
-    batches: std::sync::mpsc::Receiver<Vec<Applied>>,
-    listener: Arc<RwLock<Option<CommitListener>>>,
-    durable_seq: Arc<AtomicU64>,
-) {
+fn flusher_loop(db: sled::Db, batches: std::sync::mpsc::Receiver<Vec<Applied>>, done: Done) {
     while let Ok(first) = batches.recv() {
         let mut pending = vec![first];
         while let Ok(more) = batches.try_recv() {
             pending.push(more);
         }
-        let flushed = db.flush().map(|_| ()).map_err(|e| e.to_string());
-        for batch in pending {
-            finish(batch, &flushed, &listener, &durable_seq);
-        }
+        let flushed = flush(&db, &done.health);
+        finish(pending, &flushed, &done);
     }
 }
 
-fn finish(
-    batch: Vec<Applied>,
-    flushed: &Result<(), String>,
-    listener: &RwLock<Option<CommitListener>>,
-    durable_seq: &AtomicU64,
-) {
+/// One flush, watched: the watchdog fails the store if it does not return, and an error fails
+/// it at once (sled keeps an I/O error for good).
+fn flush(db: &sled::Db, health: &HealthState) -> Result<(), String> {
+    health.flush_started();
+    let flushed = db.flush().map(|_| ()).map_err(|e| e.to_string());
+    health.flush_ended();
+    if let Err(err) = &flushed {
+        health.fail(format!(
+            "the disk refused a write ({err}); restart tack once the disk is fixed"
+        ));
+    }
+    flushed
+}
+
+fn finish(batches: Vec<Vec<Applied>>, flushed: &Result<(), String>, done: &Done) {
     if let Err(err) = flushed {
         tracing::error!(error = %err, "flush failed; writes not acknowledged");
-        for applied in batch {
+        for applied in batches.into_iter().flatten() {
             let _ = applied.ack.send(Err(WriteError::Store(format!(
                 "the disk did not accept the write: {err}"
             ))));
         }
         return;
     }
-    let listener = listener.read().unwrap_or_else(PoisonError::into_inner);
-    for applied in batch {
+    let newest = batches
+        .iter()
+        .flatten()
+        .filter_map(|a| a.events.last().map(|e| e.seq))
+        .max();
+    if let Some(newest) = newest
+        && let Err(err) = done.mark.write(newest)
+    {
+        tracing::warn!(error = %err, "cannot record the last durable sequence beside the store");
+    }
+    let listener = done.listener.read().unwrap_or_else(PoisonError::into_inner);
+    for applied in batches.into_iter().flatten() {
         if let Some(last) = applied.events.last() {
-            durable_seq.fetch_max(last.seq, Ordering::AcqRel);
+            done.durable_seq.fetch_max(last.seq, Ordering::AcqRel);
         }
         if let Some(listener) = listener.as_ref() {
             listener(&applied.events);

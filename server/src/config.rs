@@ -156,6 +156,12 @@ pub struct StoreSection {
     pub cache_capacity_mb: u64,
     /// Share flushes among concurrent writes. Turning it off is for benchmarks only.
     pub group_commit: bool,
+    /// Writes are refused (reads go on) while the volume has less free than this, or than a
+    /// tenth of the volume when that is less; they resume by themselves.
+    pub min_free_mb: u64,
+    /// A flush that takes longer fails the store: readiness turns 503 and the server exits
+    /// for its supervisor to restart it.
+    pub flush_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -235,6 +241,8 @@ impl Default for StoreSection {
         StoreSection {
             cache_capacity_mb: 128,
             group_commit: true,
+            min_free_mb: 256,
+            flush_timeout_secs: 30,
         }
     }
 }

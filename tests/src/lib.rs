@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod disk;
 pub mod pty;
 pub mod sinks;
 pub mod ssh;
@@ -72,9 +73,15 @@ impl TestServer {
 
     /// Starts a server on an existing data directory (a restored one, say).
     pub fn start_on(bin: &str, data: &Path) -> TestServer {
+        Self::start_on_with_config(bin, data, "")
+    }
+
+    /// Starts a server on a data directory of the test's (on a small disk, say), with extra
+    /// `tack.toml` content.
+    pub fn start_on_with_config(bin: &str, data: &Path, config_text: &str) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("tack.toml");
-        std::fs::write(&config, "").unwrap();
+        std::fs::write(&config, config_text).unwrap();
         let mut server = TestServer {
             bin: PathBuf::from(bin),
             child: None,
@@ -85,7 +92,7 @@ impl TestServer {
             socket: PathBuf::new(),
             http: String::new(),
             invite: None,
-            extra_config: String::new(),
+            extra_config: config_text.to_string(),
             config_path: Some(config),
             env: Vec::new(),
         };
@@ -164,6 +171,23 @@ impl TestServer {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
+    }
+
+    /// Waits for the server to exit by itself; its exit code, or None if it still runs after
+    /// `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return Some(status.code().unwrap_or(-1));
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// SIGKILL: no chance to flush or clean up.

@@ -257,6 +257,12 @@ impl App {
                 }
                 None => Vec::new(),
             },
+            (AdminTab::Users, Action::AdminUnlock) => match view.users.get(row) {
+                Some(user) => self.admin_change(Request::UnlockUser {
+                    handle: user.handle.clone(),
+                }),
+                None => Vec::new(),
+            },
             (AdminTab::Users, Action::AdminRole) => match view.users.get(row) {
                 Some(user) => {
                     let role = match user.role {

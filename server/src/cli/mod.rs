@@ -62,6 +62,13 @@ pub enum Command {
         /// Throw the search index away; the next start rebuilds it from the store.
         #[arg(long)]
         reindex: bool,
+        /// Copy every readable record of a damaged store into a new data directory (--out),
+        /// rebuilding its indexes; the damaged store is left as it is.
+        #[arg(long, requires = "out")]
+        salvage: bool,
+        /// Where --salvage writes the new data directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Rebuild a store from a backup into an empty data directory, verifying it first.
     Restore {
@@ -99,6 +106,8 @@ pub mod exit {
     pub const REFUSED: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const CANNOT_CONNECT: u8 = 3;
+    /// `tack serve` stopped because its store failed (see the log); restart it.
+    pub const STORE_FAILED: u8 = 75;
 }
 
 /// Entry point of the `tack` binary.
@@ -130,8 +139,15 @@ pub fn main() -> ExitCode {
             Command::Restore { file, data } => serve::restore(file, data).await,
             Command::Doctor {
                 data,
+                salvage: true,
+                out: Some(out),
+                ..
+            } => serve::salvage(data, out).await,
+            Command::Doctor {
+                data,
                 repair,
                 reindex,
+                ..
             } => serve::doctor(data, repair, reindex).await,
         }
     });

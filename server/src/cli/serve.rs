@@ -84,9 +84,31 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         path: config.store_path(),
         cache_capacity: config.store.cache_capacity_mb * 1024 * 1024,
         group_commit: config.store.group_commit,
+        min_free_bytes: config.store.min_free_mb * 1024 * 1024,
+        flush_timeout: std::time::Duration::from_secs(config.store.flush_timeout_secs.max(1)),
     };
-    let store: Arc<dyn Store> =
-        Arc::new(tokio::task::spawn_blocking(move || SledStore::open(&store_config)).await??);
+    let pid_file = config.data.join("tack.pid");
+    let opened = tokio::task::spawn_blocking(move || SledStore::open(&store_config)).await?;
+    let store: Arc<dyn Store> = match opened {
+        Ok(store) => Arc::new(store),
+        Err(tack_data::StoreError::InUse { .. }) => {
+            let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+            let pid = pid.trim();
+            anyhow::bail!(
+                "another tack serve is using {}{}; stop it first",
+                config.data.display(),
+                if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {pid})")
+                }
+            );
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if let Err(err) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
+        tracing::warn!(error = %err, file = %pid_file.display(), "cannot write the pid file");
+    }
     let backup_cron = crate::jobs::Schedule::parse_cron(&config.backup.schedule)
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     let mailer = crate::jobs::Mailer::from_config(&config.smtp)
@@ -147,9 +169,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let workers_task = tokio::spawn(workers.run(background.clone()));
     let search_dir = config.data.join("search");
-    let index = tokio::task::spawn_blocking(move || crate::search::SearchIndex::open(&search_dir))
-        .await?
-        .context("cannot open the search index")?;
+    let store_seq = service.last_seq();
+    let index = tokio::task::spawn_blocking(move || {
+        crate::search::SearchIndex::open(&search_dir, store_seq)
+    })
+    .await?
+    .context("cannot open the search index")?;
     let index = Arc::new(index);
     let _ = runtime.search.set(index.clone());
     tokio::spawn(crate::search::run_indexer(
@@ -158,6 +183,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         background.clone(),
     ));
     tokio::spawn(sample_metrics(service.clone(), background.clone()));
+    tokio::spawn(exit_when_the_store_fails(service.clone()));
     let server = ProtocolServer::new(service.clone(), config.socket());
 
     let tcp = TcpListener::bind(&config.api)
@@ -270,6 +296,19 @@ async fn sample_metrics(service: Arc<Service>, stop: CancellationToken) {
 }
 
 /// An empty store (no users, no invites) gets a first admin invite.
+/// A failed store (a flush that errs or hangs) cannot be trusted to answer: say why and exit, so
+/// the supervisor restarts tack on a store reopened from disk. Never hang silently.
+async fn exit_when_the_store_fails(service: Arc<Service>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if let tack_data::StoreHealth::Failed(reason) = service.store().health() {
+            tracing::error!(%reason, "the store failed; exiting so the supervisor can restart tack");
+            eprintln!("tack: the store failed: {reason}");
+            std::process::exit(i32::from(exit::STORE_FAILED));
+        }
+    }
+}
+
 async fn first_start(service: &Service) -> anyhow::Result<bool> {
     let store = service.store().clone();
     let empty = tokio::task::spawn_blocking(move || -> Result<bool, tack_data::StoreError> {
@@ -297,6 +336,18 @@ pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
     let store_path = data.join("store");
     let result =
         tokio::task::spawn_blocking(move || tack_data::backup::restore(&file, &store_path)).await;
+    // An index beside the restored store describes another history.
+    let search = data.join("search");
+    if matches!(result, Ok(Ok((_, ref report))) if report.is_clean())
+        && search.exists()
+        && let Err(err) = std::fs::remove_dir_all(&search)
+    {
+        eprintln!(
+            "tack: cannot remove the old search index {}: {err}",
+            search.display()
+        );
+        return exit::REFUSED;
+    }
     match result {
         Ok(Ok((info, report))) if report.is_clean() => {
             println!(
@@ -327,6 +378,65 @@ pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
     }
 }
 
+/// `tack doctor --salvage --out DIR`: what can be read of a damaged store, in a new one.
+pub async fn salvage(data: PathBuf, out: PathBuf) -> u8 {
+    if let Err(err) = create_data_dir(&out) {
+        eprintln!("tack: cannot create {}: {err}", out.display());
+        return exit::REFUSED;
+    }
+    let (from, to) = (data.join("store"), out.join("store"));
+    let result = tokio::task::spawn_blocking(move || tack_data::doctor::salvage(&from, &to)).await;
+    let report = match result {
+        Ok(Ok(report)) => report,
+        Ok(Err(err)) => {
+            eprintln!("tack: salvage failed: {err}");
+            return exit::REFUSED;
+        }
+        Err(err) => {
+            eprintln!("tack: salvage failed: {err}");
+            return exit::REFUSED;
+        }
+    };
+    println!(
+        "salvaged {} records ({} issues, {} comments, up to event {}) from {} into {}",
+        report.records,
+        report.check.issues,
+        report.check.comments,
+        report.check.last_seq,
+        data.display(),
+        out.display()
+    );
+    for tree in &report.damaged_trees {
+        println!("damaged: reading {tree} stopped at the damage; what followed is not copied");
+    }
+    for problem in report.check.problems.iter().take(20) {
+        println!("problem: {problem}");
+    }
+    println!(
+        "check it, then start tack on it: `tack serve --data {}` (the damaged store is untouched)",
+        out.display()
+    );
+    exit::OK
+}
+
+/// What is wrong with the search index beside a store whose last event is `store_seq`.
+fn search_problems(dir: &Path, store_seq: u64) -> Vec<String> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    match crate::search::SearchIndex::check(dir) {
+        Ok((_, watermark)) if watermark > store_seq => vec![format!(
+            "the search index at {} reflects event {watermark}, past the store's last event {store_seq}; `tack doctor --reindex` rebuilds it (tack serve also does by itself)",
+            dir.display()
+        )],
+        Ok(_) => Vec::new(),
+        Err(err) => vec![format!(
+            "the search index at {} cannot be read ({err}); `tack doctor --reindex` rebuilds it (tack serve also does by itself)",
+            dir.display()
+        )],
+    }
+}
+
 pub async fn doctor(data: PathBuf, repair: bool, reindex: bool) -> u8 {
     if reindex {
         let dir = data.join("search");
@@ -352,6 +462,12 @@ pub async fn doctor(data: PathBuf, repair: bool, reindex: bool) -> u8 {
             return exit::REFUSED;
         }
     };
+    let mut report = report;
+    if !reindex {
+        report
+            .problems
+            .extend(search_problems(&data.join("search"), report.last_seq));
+    }
     for done in &report.repaired {
         println!("repaired: {done}");
     }

@@ -43,6 +43,21 @@ async fn metrics(State(service): State<Arc<Service>>) -> impl IntoResponse {
 
 async fn ready(State(service): State<Arc<Service>>) -> impl IntoResponse {
     let runtime = service.runtime();
+    match service.store().health() {
+        tack_data::StoreHealth::Ok => {}
+        tack_data::StoreHealth::ReadOnly(reason) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: store read-only: {reason}\n"),
+            );
+        }
+        tack_data::StoreHealth::Failed(reason) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: store failed: {reason}\n"),
+            );
+        }
+    }
     match (runtime.store_open(), runtime.jobs.workers_running()) {
         (true, true) => (StatusCode::OK, "ready\n".to_string()),
         (store, workers) => (

@@ -21,8 +21,22 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
 /// small buffer only means more, smaller segments for the merger.
 const WRITER_HEAP: usize = 20 * 1024 * 1024;
 
+/// Runs `f`, turning a panic inside tantivy (damaged files can make it overflow) into an error.
+fn contained<T>(f: impl FnOnce() -> Result<T, SearchError>) -> Result<T, SearchError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".into());
+        Err(SearchError::Damaged(reason))
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
+    #[error("the index files are damaged: {0}")]
+    Damaged(String),
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),
     #[error("search index: {0}")]
@@ -78,7 +92,60 @@ fn schema() -> (Schema, Fields) {
 impl SearchIndex {
     /// Opens the index in `dir`, creating it if it is missing. An index that cannot be read is
     /// thrown away and rebuilt (it is derived from the store: nothing is lost).
-    pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
+    /// Opens the index in `dir` for a store whose last event is `store_seq`. An index that
+    /// cannot be opened, or that is ahead of the store (the store was restored or replaced), is
+    /// derived state: it is thrown away and rebuilt from the store.
+    pub fn open(dir: &Path, store_seq: u64) -> Result<SearchIndex, SearchError> {
+        match contained(|| Self::open_dir(dir)) {
+            Ok(index) if index.watermark() <= store_seq => Ok(index),
+            Ok(index) => {
+                tracing::warn!(dir = %dir.display(), index = index.watermark(), store = store_seq, "the search index is ahead of the store; rebuilding it");
+                drop(index);
+                Self::rebuild(dir)
+            }
+            Err(err) => {
+                tracing::warn!(dir = %dir.display(), error = %err, "the search index cannot be opened; rebuilding it from the store");
+                Self::rebuild(dir)
+            }
+        }
+    }
+
+    fn rebuild(dir: &Path) -> Result<SearchIndex, SearchError> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        Self::open_dir(dir)
+    }
+
+    /// Checks the index in `dir` without changing it: every segment opens and its documents
+    /// can be counted. Returns (documents, watermark).
+    pub fn check(dir: &Path) -> Result<(u64, u64), SearchError> {
+        contained(|| Self::check_dir(dir))
+    }
+
+    fn check_dir(dir: &Path) -> Result<(u64, u64), SearchError> {
+        let index = Index::open_in_dir(dir)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let searcher: tantivy::Searcher = reader.searcher();
+        for segment in searcher.segment_readers() {
+            // Reading every stored document touches every segment's files.
+            let store = segment.get_store_reader(0)?;
+            for doc in store.iter::<tantivy::TantivyDocument>(segment.alive_bitset()) {
+                doc?;
+            }
+        }
+        let watermark = index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        Ok((searcher.num_docs(), watermark))
+    }
+
+    fn open_dir(dir: &Path) -> Result<SearchIndex, SearchError> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
         let index = match Index::open_in_dir(dir) {

@@ -162,6 +162,7 @@ pub(crate) fn write_error(err: WriteError) -> ApiError {
         WriteError::ShuttingDown => {
             ApiError::unavailable("the server is shutting down; retry in a moment")
         }
+        WriteError::Unavailable(reason) => ApiError::unavailable(reason),
         WriteError::Store(reason) => {
             tracing::error!(%reason, "store write failed");
             ApiError::internal(format!("the change could not be saved ({reason})"))
@@ -222,6 +223,10 @@ impl Service {
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     {
+        // A failed store may hold writes it refused: nothing it says can be trusted any more.
+        if let tack_data::StoreHealth::Failed(reason) = self.store.health() {
+            return Err(ApiError::unavailable(reason));
+        }
         let store = self.store.clone();
         match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
             Ok(result) => result.map_err(store_error),

@@ -346,36 +346,80 @@ async fn idle_limit(limit: Option<Duration>) {
     }
 }
 
-/// A list too large for one frame is refused with advice, rather than sent and rejected by the
-/// client's decoder.
+/// Runs `$e` on the items of a list answer (None for any other answer).
+macro_rules! on_list {
+    ($body:expr, $v:ident => $e:expr) => {
+        match $body {
+            ResponseBody::Issues($v) => Some($e),
+            ResponseBody::Activity($v) => Some($e),
+            ResponseBody::Comments($v) => Some($e),
+            ResponseBody::Users($v) => Some($e),
+            ResponseBody::Projects($v) => Some($e),
+            ResponseBody::Keys($v) => Some($e),
+            ResponseBody::Tokens($v) => Some($e),
+            ResponseBody::Invites($v) => Some($e),
+            ResponseBody::Notifications($v) => Some($e),
+            ResponseBody::Sessions($v) => Some($e),
+            ResponseBody::Jobs($v) => Some($e),
+            ResponseBody::Deliveries($v) => Some($e),
+            ResponseBody::SearchHits($v) => Some($e),
+            ResponseBody::Views($v) => Some($e),
+            ResponseBody::Exported($v) => Some($e),
+            ResponseBody::Webhooks($v) => Some($e),
+            _ => None,
+        }
+    };
+}
+
+fn encoded_len(body: &ResponseBody) -> usize {
+    tack_protocol::codec::encode_payload(body)
+        .map(|p| p.len())
+        .unwrap_or(usize::MAX)
+}
+
+/// Every answer fits the frame: a list too large for one is cut to its first items that fit
+/// (the rest is left for a narrower query or the next page), and anything else too large is
+/// refused with advice — never sent for the client's decoder to reject.
 fn fit_in_frame(
     result: Result<ResponseBody, ApiError>,
     limit: usize,
 ) -> Result<ResponseBody, ApiError> {
-    let Ok(body) = &result else { return result };
-    let is_list = matches!(
-        body,
-        ResponseBody::Issues(_)
-            | ResponseBody::Activity(_)
-            | ResponseBody::Comments(_)
-            | ResponseBody::Users(_)
-            | ResponseBody::Projects(_)
-    );
-    if !is_list {
-        return result;
+    let Ok(mut body) = result else { return result };
+    // Room for the frame header and the response envelope.
+    let room = limit.saturating_sub(64);
+    let size = encoded_len(&body);
+    if size <= room {
+        return Ok(body);
     }
-    let size = tack_protocol::codec::encode_payload(body)
-        .map(|p| p.len())
-        .unwrap_or(0);
-    if size + 64 > limit {
+    let Some(total) = on_list!(&body, v => v.len()) else {
         return Err(ApiError::invalid(
             "limit",
             format!(
-                "the answer would be {size} bytes, more than the frame limit of {limit}; narrow it with filters or a limit"
+                "the answer would be {size} bytes, more than the frame limit of {limit}; narrow the request"
             ),
         ));
+    };
+    // The longest prefix that fits: binary search over lengths, encoding each candidate.
+    let (mut fits, mut too_long) = (0, total);
+    while fits + 1 < too_long {
+        let middle = (fits + too_long) / 2;
+        let mut candidate = body.clone();
+        on_list!(&mut candidate, v => v.truncate(middle));
+        if encoded_len(&candidate) <= room {
+            fits = middle;
+        } else {
+            too_long = middle;
+        }
     }
-    result
+    on_list!(&mut body, v => v.truncate(fits));
+    tracing::info!(
+        kept = fits,
+        of = total,
+        bytes = size,
+        limit,
+        "a list answer was cut to fit the frame"
+    );
+    Ok(body)
 }
 
 /// A panic while handling one request answers that request with an error; the connection and
