@@ -32,6 +32,9 @@ pub struct StoreConfig {
     pub min_free_bytes: u64,
     /// A flush that takes longer fails the store (the disk is full or failing).
     pub flush_timeout: std::time::Duration,
+    /// Record the last durable event beside the store after each flush. Off only for the
+    /// baseline in benchmarks.
+    pub durable_mark: bool,
 }
 
 impl StoreConfig {
@@ -46,6 +49,7 @@ impl StoreConfig {
             group_commit: true,
             min_free_bytes: Self::DEFAULT_MIN_FREE,
             flush_timeout: Self::DEFAULT_FLUSH_TIMEOUT,
+            durable_mark: true,
         }
     }
 }
@@ -179,7 +183,11 @@ impl SledStore {
         let guards = Guards {
             reserve: DiskReserve::new(config.path.clone(), config.min_free_bytes),
             health: health.clone(),
-            mark: DurableMark::open(&config.path)?,
+            mark: if config.durable_mark {
+                Some(DurableMark::open(&config.path)?)
+            } else {
+                None
+            },
         };
         let writer = Writer::start(
             db.clone(),

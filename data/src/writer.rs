@@ -67,7 +67,7 @@ pub(crate) struct Writer {
 pub(crate) struct Guards {
     pub reserve: DiskReserve,
     pub health: HealthState,
-    pub mark: DurableMark,
+    pub mark: Option<DurableMark>,
 }
 
 impl Writer {
@@ -178,7 +178,7 @@ struct Done {
     listener: Arc<RwLock<Option<CommitListener>>>,
     durable_seq: Arc<AtomicU64>,
     health: HealthState,
-    mark: Arc<DurableMark>,
+    mark: Arc<Option<DurableMark>>,
 }
 
 /// Decides, before a batch, whether the store may take writes at all.
@@ -419,8 +419,8 @@ fn finish(batches: Vec<Vec<Applied>>, flushed: &Result<(), String>, done: &Done)
         .flatten()
         .filter_map(|a| a.events.last().map(|e| e.seq))
         .max();
-    if let Some(newest) = newest
-        && let Err(err) = done.mark.write(newest)
+    if let (Some(newest), Some(mark)) = (newest, done.mark.as_ref())
+        && let Err(err) = mark.write(newest)
     {
         tracing::warn!(error = %err, "cannot record the last durable sequence beside the store");
     }

@@ -162,6 +162,9 @@ pub struct StoreSection {
     /// A flush that takes longer fails the store: readiness turns 503 and the server exits
     /// for its supervisor to restart it.
     pub flush_timeout_secs: u64,
+    /// Record the last durable event beside the store, so a store whose log lost its end is
+    /// refused. Turning it off is for benchmarks only.
+    pub durable_mark: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -243,6 +246,7 @@ impl Default for StoreSection {
             group_commit: true,
             min_free_mb: 256,
             flush_timeout_secs: 30,
+            durable_mark: true,
         }
     }
 }

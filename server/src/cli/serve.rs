@@ -86,6 +86,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         group_commit: config.store.group_commit,
         min_free_bytes: config.store.min_free_mb * 1024 * 1024,
         flush_timeout: std::time::Duration::from_secs(config.store.flush_timeout_secs.max(1)),
+        durable_mark: config.store.durable_mark,
     };
     let pid_file = config.data.join("tack.pid");
     let opened = tokio::task::spawn_blocking(move || SledStore::open(&store_config)).await?;
