@@ -59,6 +59,8 @@ impl DiskReserve {
 #[derive(Clone)]
 pub(crate) struct HealthState {
     inner: Arc<Mutex<Inner>>,
+    /// Whether all is well, read without the lock on every read and every batch.
+    healthy: Arc<std::sync::atomic::AtomicBool>,
     /// When the flush in progress started (ms since `epoch`), 0 when none runs.
     flushing_since: Arc<AtomicU64>,
     epoch: Instant,
@@ -76,6 +78,7 @@ impl HealthState {
                 low_disk: None,
                 failed: None,
             })),
+            healthy: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             flushing_since: Arc::new(AtomicU64::new(0)),
             epoch: Instant::now(),
         }
@@ -86,6 +89,9 @@ impl HealthState {
     }
 
     pub fn get(&self) -> StoreHealth {
+        if self.healthy.load(Ordering::Acquire) {
+            return StoreHealth::Ok;
+        }
         let inner = self.inner();
         match (&inner.failed, &inner.low_disk) {
             (Some(reason), _) => StoreHealth::Failed(reason.clone()),
@@ -102,6 +108,10 @@ impl HealthState {
                 None => tracing::info!("disk space is back; store writes resume"),
             }
             inner.low_disk = reason;
+            self.healthy.store(
+                inner.low_disk.is_none() && inner.failed.is_none(),
+                Ordering::Release,
+            );
         }
     }
 
@@ -110,6 +120,7 @@ impl HealthState {
         if inner.failed.is_none() {
             tracing::error!(%reason, "the store failed");
             inner.failed = Some(reason);
+            self.healthy.store(false, Ordering::Release);
         }
     }
 

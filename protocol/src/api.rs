@@ -57,7 +57,16 @@ pub struct IssueFilter {
 }
 
 #[derive(
-    Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantNames,
 )]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[strum(serialize_all = "snake_case")]
@@ -411,6 +420,14 @@ pub enum Request {
     UnlockUser {
         handle: String,
     },
+}
+
+impl Request {
+    /// The name of every kind of request (as `<&str>::from(&request)` gives it), so a table
+    /// meant to cover them all can check it does.
+    pub fn kinds() -> &'static [&'static str] {
+        <Self as strum::VariantNames>::VARIANTS
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]

@@ -170,6 +170,35 @@ impl Terminal {
         self.screen.screen().contents()
     }
 
+    /// Row `n` of the screen (0 is the top).
+    pub fn row(&self, n: u16) -> String {
+        let (_, cols) = self.screen.screen().size();
+        self.screen
+            .screen()
+            .rows(0, cols.get())
+            .nth(n as usize)
+            .unwrap_or_default()
+    }
+
+    /// Reads until row `n` shows `text`; panics with the screen after `timeout`.
+    pub async fn wait_for_row(&mut self, n: u16, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.row(n).contains(text) {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(remaining, self.reader.wait()).await {
+                Ok(Some(ChannelMsg::Data { data })) => {
+                    self.bytes_received += data.len();
+                    self.screen.process(&data);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!(
+                    "row {n} never showed {text:?}; screen:\n{}",
+                    self.contents()
+                ),
+            }
+        }
+    }
+
     /// Reads until the screen shows `text`; panics with the screen after `timeout`.
     pub async fn wait_for(&mut self, text: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;

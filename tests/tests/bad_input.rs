@@ -2,7 +2,7 @@
 //! and the server keeps serving everyone else.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tack_protocol::codec::{decode_payload, encode_payload};
 use tack_protocol::handshake::{ClientHello, MAGIC, PROTOCOL_VERSION, ServerHello};
@@ -167,11 +167,11 @@ async fn every_bad_handshake_gets_a_typed_answer() {
     // A truncated frame, then silence: dropped at the handshake timeout with a message.
     let mut s = TcpStream::connect(&server.api).await.unwrap();
     s.write_all(&[0, 0, 0, 50, 1, 2, 3]).await.unwrap();
-    let started = Instant::now();
-    let err = refusal(&mut s).await;
+    let err = tokio::time::timeout(Duration::from_secs(10), refusal(&mut s))
+        .await
+        .expect("a truncated frame held the connection past the handshake timeout");
     assert!(matches!(err, ApiError::Unauthenticated { .. }), "{err}");
     assert!(err.to_string().contains("no handshake within 1 s"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(10));
 
     // A client that connects and says nothing at all.
     let mut s = TcpStream::connect(&server.api).await.unwrap();
@@ -218,13 +218,9 @@ async fn a_thousand_silent_connections_do_not_lock_anyone_out() {
         silent.push(TcpStream::connect(&server.api).await.unwrap());
     }
     // The oldest silent ones are evicted to make room; real clients still get in at once.
-    let started = Instant::now();
-    still_serving(&server).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "a real client waited {:?}",
-        started.elapsed()
-    );
+    tokio::time::timeout(Duration::from_secs(5), still_serving(&server))
+        .await
+        .expect("a real client was kept waiting behind silent connections");
     let mut answered = 0;
     for stream in silent.iter_mut().take(50) {
         if read_hello(stream).await.is_some_and(|h| h.result.is_err()) {

@@ -81,11 +81,17 @@ fn instant_mail_digests_and_a_refusing_server() {
         "carol",
     ]);
     server.ok(&["issue", "create", "TACK", "Ship it", "--assignee", "carol"]);
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(sink.mails().len(), 1, "digest readers get no instant mail");
-    server.ok(&["job", "run", "digest"]);
+    // A marker: an instant mail to alice, sent after carol's notifications were made.
+    server.ok(&["issue", "create", "TACK", "Marker", "--assignee", "alice"]);
     let mails = sink.wait_for(2, Duration::from_secs(20));
-    let digest = &mails[1];
+    assert!(mails[1].data.contains("Marker"), "{}", mails[1].data);
+    assert!(
+        mails.iter().all(|m| m.to == ["<alice@example.com>"]),
+        "digest readers get no instant mail"
+    );
+    server.ok(&["job", "run", "digest"]);
+    let mails = sink.wait_for(3, Duration::from_secs(20));
+    let digest = &mails[2];
     assert_eq!(digest.to, ["<carol@example.com>"]);
     assert!(digest.data.contains("daily digest"), "{}", digest.data);
     assert!(
@@ -98,7 +104,7 @@ fn instant_mail_digests_and_a_refusing_server() {
     wait_until("the digest job to finish", Duration::from_secs(10), || {
         server.ok(&["job", "list"]).contains("(none)")
     });
-    assert_eq!(sink.mails().len(), 2);
+    assert_eq!(sink.mails().len(), 3);
 
     // The SMTP server refuses: retried, then failed and visible; retried by hand once it is back.
     sink.refuse(true);
@@ -120,8 +126,8 @@ fn instant_mail_digests_and_a_refusing_server() {
     sink.refuse(false);
     let id = failed[0]["id"].to_string();
     server.ok(&["job", "retry", &id]);
-    let mails = sink.wait_for(3, Duration::from_secs(20));
-    assert!(mails[2].data.contains("TACK-2"), "{}", mails[2].data);
+    let mails = sink.wait_for(4, Duration::from_secs(20));
+    assert!(mails[3].data.contains("TACK-2"), "{}", mails[3].data);
     assert!(server.ok(&["job", "list"]).contains("(none)"));
 }
 

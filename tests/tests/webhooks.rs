@@ -27,7 +27,21 @@ fn expected_signature(body: &str) -> String {
 }
 
 const FAST_JOBS: &str = "[jobs]\nretry_base_ms = 100\nretry_max_ms = 400\nmax_attempts = 50\n\
-[webhooks]\nallow_private_targets = true\nbreaker_threshold = 3\nbreaker_open_secs = 1\ntimeout_secs = 5\n";
+[webhooks]\nallow_private_targets = true\nbreaker_threshold = 3\nbreaker_open_secs = 3\ntimeout_secs = 2\n";
+
+/// The breaker column of `webhook list`: closed, half-open, or open (until …).
+fn breaker(server: &TestServer) -> String {
+    let list = server.ok(&["webhook", "list", "TACK"]);
+    if list.contains("half-open") {
+        "half-open".into()
+    } else if list.contains("open") {
+        "open".into()
+    } else if list.contains("closed") {
+        "closed".into()
+    } else {
+        panic!("no breaker state in {list}")
+    }
+}
 
 #[test]
 fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
@@ -67,29 +81,51 @@ fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
     assert_eq!(body["record"]["issue"]["title"], "First");
     assert_eq!(body["delivery"], first.headers["x-tack-delivery"].as_str());
 
-    // Events outside the filter are not sent.
+    // Events outside the filter are not sent: the move is followed by a create, and only the
+    // create arrives.
     server.ok(&["issue", "move", "TACK-1", "In Progress"]);
+    server.ok(&["issue", "create", "TACK", "Marker"]);
+    let got = receiver.wait_for(2, Duration::from_secs(20));
+    assert!(got[1].body.contains("\"Marker\""), "{}", got[1].body);
+    assert!(
+        got.iter()
+            .all(|r| r.headers["x-tack-event"] != "issue.updated"),
+        "an event outside the filter was delivered"
+    );
 
     // The endpoint fails: deliveries are retried, and after three failures the breaker opens.
     receiver.answer(Answer::Fail);
     server.ok(&["issue", "create", "TACK", "Second"]);
     wait_until("the breaker to open", Duration::from_secs(20), || {
-        server.ok(&["webhook", "list", "TACK"]).contains("open")
+        breaker(&server) == "open"
     });
     let log = server.ok(&["webhook", "deliveries", "TACK"]);
     assert!(log.contains("500"), "{log}");
     assert!(log.contains("the endpoint answered 500"), "{log}");
-    let attempts_while_open = receiver.received().len();
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(
-        receiver.received().len() <= attempts_while_open + 1,
-        "an open breaker holds deliveries back"
+    // Open: nothing goes out until its time is up.
+    let attempts_when_opened = receiver.received().len();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        receiver.received().len(),
+        attempts_when_opened,
+        "an open breaker sent a delivery"
     );
+    // Half-open: exactly one probe goes out (the endpoint now hangs, so it stays in flight)…
+    receiver.answer(Answer::Hang);
+    wait_until("the half-open probe", Duration::from_secs(20), || {
+        breaker(&server) == "half-open"
+    });
+    assert_eq!(receiver.received().len(), attempts_when_opened + 1);
+    // …and its failure (a timeout) opens the breaker again, with no second probe.
+    wait_until("the breaker to open again", Duration::from_secs(20), || {
+        breaker(&server) == "open"
+    });
+    assert_eq!(receiver.received().len(), attempts_when_opened + 1);
 
     // The endpoint recovers: the half-open probe succeeds and the queued delivery goes out.
     receiver.answer(Answer::Ok);
     wait_until("the breaker to close", Duration::from_secs(20), || {
-        server.ok(&["webhook", "list", "TACK"]).contains("closed")
+        breaker(&server) == "closed"
     });
     wait_until("the queue to drain", Duration::from_secs(20), || {
         server.ok(&["job", "list"]).contains("(none)")
@@ -97,9 +133,13 @@ fn deliveries_are_signed_retried_and_the_breaker_opens_and_recovers() {
     let all = receiver.received();
     let second: Vec<_> = all
         .iter()
-        .filter(|r| r.body.contains("\"TACK-2\""))
+        .filter(|r| r.body.contains("\"TACK-3\""))
         .collect();
-    assert!(second.len() >= 4, "three failures, then a success");
+    assert!(
+        second.len() >= 5,
+        "three failures, a timed-out probe, then a success: {}",
+        second.len()
+    );
     let ids: HashSet<&str> = second
         .iter()
         .map(|r| r.headers["x-tack-delivery"].as_str())
@@ -190,8 +230,20 @@ fn a_delivery_in_flight_survives_kill_9_and_arrives_once_after_restart() {
     wait_until("the job to finish", Duration::from_secs(20), || {
         server.ok(&["job", "list"]).contains("(none)")
     });
-    std::thread::sleep(Duration::from_millis(300));
-    let got: Vec<_> = receiver.received().into_iter().chain(got).collect();
+    // A marker delivery made after the restart: once it is in, anything resent would be too.
+    server.ok(&["issue", "create", "TACK", "Marker"]);
+    wait_until("the marker delivery", Duration::from_secs(20), || {
+        receiver
+            .received()
+            .iter()
+            .any(|r| r.body.contains("\"Marker\""))
+    });
+    let got: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .chain(got)
+        .filter(|r| !r.body.contains("\"Marker\""))
+        .collect();
     let ids: HashSet<&str> = got
         .iter()
         .map(|r| r.headers["x-tack-delivery"].as_str())
@@ -201,8 +253,15 @@ fn a_delivery_in_flight_survives_kill_9_and_arrives_once_after_restart() {
         HashSet::from([id.as_str()]),
         "the redelivery carries the same idempotency key, so the receiver keeps one"
     );
-    let log = server.ok(&["webhook", "deliveries", "TACK"]);
-    assert_eq!(log.matches("200").count(), 1, "delivered once: {log}");
+    let log = server.ok(&["--json", "webhook", "deliveries", "TACK"]);
+    let log: serde_json::Value = serde_json::from_str(&log).unwrap();
+    let survivor_ok = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["seq"] != log[0]["seq"] && d["status"] == 200)
+        .count();
+    assert_eq!(survivor_ok, 1, "delivered once: {log}");
 }
 
 #[test]

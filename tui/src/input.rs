@@ -16,10 +16,15 @@ const MAX_SEQUENCE: usize = 64;
 const MAX_PASTE: usize = 64 * 1024;
 const PASTE_START: &[u8] = b"\x1b[200~";
 const PASTE_END: &[u8] = b"\x1b[201~";
+/// An oversized paste is skipped up to its end marker, but no further than this: a terminal
+/// that never sends the end must not eat the person's typing for good.
+const MAX_PASTE_SKIP: usize = 16 * 1024 * 1024;
 
 #[derive(Default)]
 pub struct InputParser {
     pending: Vec<u8>,
+    /// An oversized paste being skipped: its first `MAX_PASTE` bytes, and how much was skipped.
+    oversized: Option<(Vec<u8>, usize)>,
 }
 
 fn parse(bytes: &[u8]) -> Result<Option<Event>, ()> {
@@ -39,6 +44,29 @@ impl InputParser {
         self.pending.extend_from_slice(bytes);
         let mut events = Vec::new();
         loop {
+            if let Some((kept, skipped)) = &mut self.oversized {
+                // The rest of an oversized paste is text, never keys: skip it to its end.
+                match find(&self.pending, PASTE_END) {
+                    Some(end) => {
+                        let text = String::from_utf8_lossy(kept).into_owned();
+                        events.push(Event::Paste(text));
+                        self.pending.drain(..end + PASTE_END.len());
+                        self.oversized = None;
+                        continue;
+                    }
+                    None => {
+                        // Keep a possible start of the end marker.
+                        let keep = self.pending.len().min(PASTE_END.len() - 1);
+                        let drop = self.pending.len() - keep;
+                        *skipped += drop;
+                        self.pending.drain(..drop);
+                        if *skipped > MAX_PASTE_SKIP {
+                            self.oversized = None;
+                        }
+                        break;
+                    }
+                }
+            }
             if self.pending.is_empty() {
                 break;
             }
@@ -56,9 +84,12 @@ impl InputParser {
                     None if self.pending.len()
                         > MAX_PASTE + PASTE_START.len() + PASTE_END.len() =>
                     {
-                        // Never closed: give up on it rather than buffer without end.
-                        self.pending.clear();
-                        break;
+                        // Too long to hold: keep its start, skip the rest up to its end.
+                        let kept =
+                            self.pending[PASTE_START.len()..PASTE_START.len() + MAX_PASTE].to_vec();
+                        self.pending.drain(..PASTE_START.len() + MAX_PASTE);
+                        self.oversized = Some((kept, 0));
+                        continue;
                     }
                     None => break,
                 }
@@ -191,13 +222,71 @@ mod tests {
         assert_eq!(keys(&events).last(), Some(&KeyCode::Char('q')));
     }
 
+    #[test]
+    fn an_oversized_paste_never_piles_up_and_never_turns_into_keys() {
+        let mut parser = InputParser::default();
+        assert!(parser.feed(PASTE_START).is_empty());
+        let chunk = vec![b'a'; 4096];
+        // Four times the cap, in the chunks a terminal sends: the buffer never holds more.
+        let mut events = Vec::new();
+        for _ in 0..(4 * MAX_PASTE / chunk.len()) {
+            events.extend(parser.feed(&chunk));
+            assert!(parser.pending.len() <= MAX_PASTE + PASTE_START.len() + PASTE_END.len());
+        }
+        assert!(keys(&events).is_empty(), "pasted text became keystrokes");
+        // The end of the paste gives its first part as text; typing goes on after it.
+        let events = parser.feed(b"\x1b[201~q");
+        assert!(matches!(&events[0], Event::Paste(text) if text.len() == MAX_PASTE));
+        assert_eq!(keys(&events[1..]), [KeyCode::Char('q')]);
+    }
+
+    #[test]
+    fn a_paste_that_never_ends_stops_being_skipped_in_the_end() {
+        let mut parser = InputParser::default();
+        let _ = parser.feed(PASTE_START);
+        let chunk = vec![b'b'; 1 << 20];
+        for _ in 0..(MAX_PASTE_SKIP / chunk.len() + 2) {
+            let _ = parser.feed(&chunk);
+        }
+        let events = parser.feed(b"q");
+        assert_eq!(keys(&events), [KeyCode::Char('q')]);
+    }
+
+    #[test]
+    fn a_closed_paste_larger_than_the_cap_arrives_cut_to_it() {
+        let mut parser = InputParser::default();
+        let mut bytes = PASTE_START.to_vec();
+        bytes.extend(std::iter::repeat_n(b'z', MAX_PASTE * 2));
+        bytes.extend_from_slice(PASTE_END);
+        let mut events = Vec::new();
+        for chunk in bytes.chunks(8192) {
+            events.extend(parser.feed(chunk));
+        }
+        assert!(parser.pending.len() <= MAX_PASTE + PASTE_START.len() + PASTE_END.len());
+        let pasted: usize = events
+            .iter()
+            .map(|e| match e {
+                Event::Paste(text) => text.len(),
+                _ => 0,
+            })
+            .sum();
+        assert!(pasted <= MAX_PASTE, "{pasted} bytes pasted");
+        assert!(keys(&events).is_empty(), "pasted text became keystrokes");
+    }
+
     proptest! {
         #[test]
-        fn arbitrary_bytes_never_panic_and_never_pile_up(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..20)) {
+        fn arbitrary_bytes_never_panic_and_never_pile_up(
+            open_paste in any::<bool>(),
+            chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..8192), 0..40),
+        ) {
             let mut parser = InputParser::default();
+            if open_paste {
+                let _ = parser.feed(PASTE_START);
+            }
             for chunk in chunks {
                 let _ = parser.feed(&chunk);
-                prop_assert!(parser.pending.len() <= MAX_PASTE + 16);
+                prop_assert!(parser.pending.len() <= MAX_PASTE + PASTE_START.len() + PASTE_END.len());
             }
         }
     }

@@ -38,6 +38,22 @@ impl Service {
         after_seq: Option<u64>,
         query: Option<String>,
     ) -> Result<Subscription, ApiError> {
+        // Subscribing is not dispatched like other requests, so it checks the caller itself.
+        let caller = &self.refresh(caller).await?;
+        match caller {
+            Caller::Anonymous => {
+                return Err(ApiError::unauthenticated(
+                    "this connection has no identity; connect with an API token to subscribe",
+                ));
+            }
+            Caller::Enrolling { user } => {
+                return Err(ApiError::forbidden(format!(
+                    "this server requires two-factor for admins: @{} must turn it on first",
+                    user.handle
+                )));
+            }
+            Caller::Console | Caller::User { .. } => {}
+        }
         let query = match query.as_deref().map(str::trim) {
             Some(text) if !text.is_empty() => Some(super::search::parse_query(text)?),
             _ => None,

@@ -218,10 +218,8 @@ async fn bench() {
     drop(baseline);
     // The mark of the last durable event costs one 16-byte write per flush: measured beside
     // a server without it, alternating runs so both see the same machine.
-    let unmarked = TestServer::start_with_config(
-        bin,
-        &format!("{CONFIG}[store]\ndurable_mark = false\n"),
-    );
+    let unmarked =
+        TestServer::start_with_config(bin, &format!("{CONFIG}[store]\ndurable_mark = false\n"));
     let unmarked_token = prepare(&unmarked).await;
     for clients in [16, 64] {
         let (mut with, mut without) = (Vec::new(), Vec::new());
