@@ -317,6 +317,32 @@ fn unsafe_free_signal(pid: u32, signal: i32) {
         .status();
 }
 
+/// The TOTP code an authenticator app shows for `secret` (base32), `offset_steps` 30-second
+/// steps from now.
+pub fn totp_code(secret: &str, offset_steps: i64) -> String {
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+        .with_account_name("tack")
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    totp.generate((now + offset_steps * 30) as u64).to_string()
+}
+
+/// `tack serve` on `data` with ephemeral ports and no HTTP endpoint, to run to its end (a
+/// refusal, say) rather than as a `TestServer`.
+pub fn serve_command(bin: &str, data: &Path) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .args(["serve", "--api", "127.0.0.1:0", "--ssh", "127.0.0.1:0", "--http", ""])
+        .arg("--data")
+        .arg(data);
+    command
+}
+
 /// Polls `check` until it holds; panics naming `what` after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;

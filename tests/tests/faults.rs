@@ -166,6 +166,15 @@ async fn an_unfinished_snapshot_left_by_a_failed_start_is_cleaned_at_open() {
     );
 }
 
+/// `tack doctor --data DATA`, run to its end.
+fn doctor(data: &Path) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(["doctor", "--data"])
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -198,29 +207,14 @@ async fn a_store_whose_log_ends_before_the_acknowledged_writes_is_refused() {
     std::fs::remove_dir_all(server.data.join("store")).unwrap();
     std::fs::rename(&older, server.data.join("store")).unwrap();
 
-    let out = std::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--api",
-            "127.0.0.1:0",
-            "--ssh",
-            "127.0.0.1:0",
-            "--http",
-            "",
-        ])
-        .arg("--data")
-        .arg(&server.data)
+    let out = tack_tests::serve_command(BIN, &server.data)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(err.contains("acknowledged"), "{err}");
     assert!(err.contains("tack restore"), "{err}");
-    let doctor = std::process::Command::new(BIN)
-        .args(["doctor", "--data"])
-        .arg(&server.data)
-        .output()
-        .unwrap();
+    let doctor = doctor(&server.data);
     assert_ne!(doctor.status.code(), Some(0));
     assert!(
         stdout(&doctor).contains("acknowledged"),
@@ -262,18 +256,7 @@ async fn flipped_bytes_in_the_store_end_in_a_message_never_a_panic_or_a_silent_l
     for at in [size / 3, size / 2, size - size / 8, size - 64] {
         flip_bytes(&db, at, 16);
     }
-    let out = std::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--api",
-            "127.0.0.1:0",
-            "--ssh",
-            "127.0.0.1:0",
-            "--http",
-            "",
-        ])
-        .arg("--data")
-        .arg(&server.data)
+    let out = tack_tests::serve_command(BIN, &server.data)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -299,11 +282,7 @@ async fn flipped_bytes_in_the_store_end_in_a_message_never_a_panic_or_a_silent_l
         }
     }
     // doctor too: a message, not a panic.
-    let doctor = std::process::Command::new(BIN)
-        .args(["doctor", "--data"])
-        .arg(&server.data)
-        .output()
-        .unwrap();
+    let doctor = doctor(&server.data);
     let text = format!("{}{}", stdout(&doctor), stderr(&doctor));
     if doctor.status.code() != Some(0) {
         assert!(
@@ -330,11 +309,7 @@ async fn a_corrupt_search_index_is_reported_by_doctor_and_rebuilt_by_serve() {
             std::fs::write(&path, b"garbage").unwrap();
         }
     }
-    let doctor = std::process::Command::new(BIN)
-        .args(["doctor", "--data"])
-        .arg(&server.data)
-        .output()
-        .unwrap();
+    let doctor = doctor(&server.data);
     assert!(
         stdout(&doctor).contains("search index"),
         "{}{}",
@@ -465,18 +440,7 @@ async fn a_search_answer_larger_than_a_frame_is_cut_and_the_connection_stays() {
 #[tokio::test]
 async fn a_second_server_on_the_same_directory_names_the_first() {
     let server = TestServer::start(BIN);
-    let out = std::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--api",
-            "127.0.0.1:0",
-            "--ssh",
-            "127.0.0.1:0",
-            "--http",
-            "",
-        ])
-        .arg("--data")
-        .arg(&server.data)
+    let out = tack_tests::serve_command(BIN, &server.data)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -67,16 +67,7 @@ async fn a_refused_token_says_nothing_about_why_by_message_or_by_time() {
 }
 
 fn code_at(secret: &str, offset_steps: i64) -> String {
-    let totp = totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .with_account_name("alice")
-        .build()
-        .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    totp.generate((now + offset_steps * 30) as u64).to_string()
+    tack_tests::totp_code(secret, offset_steps)
 }
 
 #[tokio::test]

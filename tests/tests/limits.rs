@@ -54,16 +54,7 @@ async fn expired_and_revoked_invites_are_refused_at_the_ssh_prompt() {
 }
 
 fn code_at(secret: &str) -> String {
-    let totp = totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .with_account_name("alice")
-        .build()
-        .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    totp.generate(now).to_string()
+    tack_tests::totp_code(secret, 0)
 }
 
 #[tokio::test]
@@ -221,18 +212,7 @@ async fn a_frame_over_the_limit_after_the_handshake_closes_only_that_connection(
 #[test]
 fn log_format_json_writes_one_json_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--api",
-            "127.0.0.1:0",
-            "--ssh",
-            "127.0.0.1:0",
-            "--http",
-            "",
-        ])
-        .arg("--data")
-        .arg(dir.path().join("data"))
+    let mut child = tack_tests::serve_command(BIN, &dir.path().join("data"))
         .args(["--log-format", "json"])
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::null())
@@ -342,4 +322,36 @@ async fn an_archived_project_refuses_writes_until_it_is_unarchived() {
     assert!(server.ok(&["issue", "show", "TACK-1"]).contains("Before"));
     server.ok(&["project", "unarchive", "TACK"]);
     server.ok(&["issue", "create", "TACK", "After"]);
+}
+
+#[tokio::test]
+async fn one_request_in_flight_per_connection_makes_the_next_wait_its_turn() {
+    let server =
+        TestServer::start_with_config(BIN, "[limits]\nmax_in_flight_per_connection = 1\n");
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    let console = server.console().await;
+    for n in 0..2000 {
+        console
+            .request(create_issue("TACK", &format!("Issue {n}"), &"words ".repeat(200)))
+            .await
+            .unwrap();
+    }
+    // A slow request (a backup of the whole store), then a fast one, pipelined on one
+    // connection: with one in flight, the fast one is answered only after the slow one.
+    let order = std::sync::Mutex::new(Vec::new());
+    let slow = async {
+        console
+            .request(Request::Backup {
+                path: "inflight.tackbak".into(),
+            })
+            .await
+            .unwrap();
+        order.lock().unwrap().push("backup");
+    };
+    let fast = async {
+        console.request(Request::Whoami).await.unwrap();
+        order.lock().unwrap().push("whoami");
+    };
+    futures::join!(slow, fast);
+    assert_eq!(*order.lock().unwrap(), ["backup", "whoami"]);
 }

@@ -90,7 +90,9 @@ fn the_digest_goes_out_by_itself_and_due_soon_reminders_reach_the_inbox() {
         "--assignee",
         "alice",
         "--due",
-        &civil(chrono_days() + 1),
+        &(chrono::Utc::now() + chrono::Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string(),
     ]);
     // No one runs a job: the scheduler's next tick (every 30 s) sends the digest.
     let mails = sink.wait_for(1, Duration::from_secs(60));
@@ -109,27 +111,4 @@ fn the_digest_goes_out_by_itself_and_due_soon_reminders_reach_the_inbox() {
         let out = server.ctl_token(&alice, &["inbox", "--json"]);
         String::from_utf8_lossy(&out.stdout).contains("due_soon")
     });
-}
-
-/// Days since 1970-01-01, today (UTC).
-fn chrono_days() -> i64 {
-    (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 86_400) as i64
-}
-
-/// `YYYY-MM-DD` of a day number (days since 1970-01-01), by the civil-from-days algorithm.
-fn civil(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }

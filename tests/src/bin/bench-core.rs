@@ -218,13 +218,16 @@ async fn bench() {
     drop(baseline);
     // The mark of the last durable event costs one 16-byte write per flush: measured beside
     // a server without it, alternating seven runs each so both see the same machine (medians).
+    // Two fresh servers, so neither carries the other runs' issues.
+    let marked = TestServer::start_with_config(bin, CONFIG);
+    let marked_token = prepare(&marked).await;
     let unmarked =
         TestServer::start_with_config(bin, &format!("{CONFIG}[store]\ndurable_mark = false\n"));
     let unmarked_token = prepare(&unmarked).await;
     for clients in [16, 64] {
         let (mut with, mut without) = (Vec::new(), Vec::new());
         for _ in 0..7 {
-            with.push(creates(&grouped, &token, clients, 6_400).await);
+            with.push(creates(&marked, &marked_token, clients, 6_400).await);
             without.push(creates(&unmarked, &unmarked_token, clients, 6_400).await);
         }
         with.sort_by(f64::total_cmp);
@@ -235,7 +238,7 @@ async fn bench() {
             (with / without - 1.0) * 100.0
         );
     }
-    drop(unmarked);
+    drop((marked, unmarked));
     println!(
         "server RSS after the create runs: {:.0} MiB",
         mib(rss_bytes(grouped.pid()).unwrap_or(0))
