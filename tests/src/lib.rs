@@ -337,7 +337,15 @@ pub fn totp_code(secret: &str, offset_steps: i64) -> String {
 pub fn serve_command(bin: &str, data: &Path) -> Command {
     let mut command = Command::new(bin);
     command
-        .args(["serve", "--api", "127.0.0.1:0", "--ssh", "127.0.0.1:0", "--http", ""])
+        .args([
+            "serve",
+            "--api",
+            "127.0.0.1:0",
+            "--ssh",
+            "127.0.0.1:0",
+            "--http",
+            "",
+        ])
         .arg("--data")
         .arg(data);
     command

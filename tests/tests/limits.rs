@@ -326,13 +326,16 @@ async fn an_archived_project_refuses_writes_until_it_is_unarchived() {
 
 #[tokio::test]
 async fn one_request_in_flight_per_connection_makes_the_next_wait_its_turn() {
-    let server =
-        TestServer::start_with_config(BIN, "[limits]\nmax_in_flight_per_connection = 1\n");
+    let server = TestServer::start_with_config(BIN, "[limits]\nmax_in_flight_per_connection = 1\n");
     server.ok(&["project", "create", "TACK", "Tack"]);
     let console = server.console().await;
     for n in 0..2000 {
         console
-            .request(create_issue("TACK", &format!("Issue {n}"), &"words ".repeat(200)))
+            .request(create_issue(
+                "TACK",
+                &format!("Issue {n}"),
+                &"words ".repeat(200),
+            ))
             .await
             .unwrap();
     }

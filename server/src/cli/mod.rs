@@ -5,6 +5,7 @@ mod commands;
 mod commands_ops;
 mod ctl;
 mod inputs;
+mod offline;
 mod output;
 mod output_ops;
 mod serve;
@@ -136,19 +137,19 @@ pub fn main() -> ExitCode {
             Command::Backup { file, data, socket } => {
                 ctl::backup(file, socket.unwrap_or_else(|| data.join("admin.sock"))).await
             }
-            Command::Restore { file, data } => serve::restore(file, data).await,
+            Command::Restore { file, data } => offline::restore(file, data).await,
             Command::Doctor {
                 data,
                 salvage: true,
                 out: Some(out),
                 ..
-            } => serve::salvage(data, out).await,
+            } => offline::salvage(data, out).await,
             Command::Doctor {
                 data,
                 repair,
                 reindex,
                 ..
-            } => serve::doctor(data, repair, reindex).await,
+            } => offline::doctor(data, repair, reindex).await,
         }
     });
     // Let the blocking pool (store reads) wind down without waiting on idle threads.

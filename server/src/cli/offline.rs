@@ -1,0 +1,174 @@
+//! Commands on a stopped server's data directory: `tack restore`, `tack doctor` (with
+//! `--repair`, `--reindex` and `--salvage`).
+
+use std::path::{Path, PathBuf};
+
+use super::exit;
+use super::serve::create_data_dir;
+
+pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
+    if let Err(err) = create_data_dir(&data) {
+        eprintln!("tack: cannot create {}: {err}", data.display());
+        return exit::REFUSED;
+    }
+    let store_path = data.join("store");
+    let result =
+        tokio::task::spawn_blocking(move || tack_data::backup::restore(&file, &store_path)).await;
+    // An index beside the restored store describes another history.
+    let search = data.join("search");
+    if matches!(result, Ok(Ok((_, ref report))) if report.is_clean())
+        && search.exists()
+        && let Err(err) = std::fs::remove_dir_all(&search)
+    {
+        eprintln!(
+            "tack: cannot remove the old search index {}: {err}",
+            search.display()
+        );
+        return exit::REFUSED;
+    }
+    match result {
+        Ok(Ok((info, report))) if report.is_clean() => {
+            println!(
+                "restored {} records (schema {}, checksum {}) into {}; {} issues verified",
+                info.records,
+                info.schema_version,
+                &info.checksum[..16],
+                data.display(),
+                report.issues
+            );
+            exit::OK
+        }
+        Ok(Ok((_, report))) => {
+            eprintln!("tack: the restored store failed verification:");
+            for problem in report.problems.iter().take(20) {
+                eprintln!("  {problem}");
+            }
+            exit::REFUSED
+        }
+        Ok(Err(err)) => {
+            eprintln!("tack: {err}");
+            exit::REFUSED
+        }
+        Err(err) => {
+            eprintln!("tack: restore failed: {err}");
+            exit::REFUSED
+        }
+    }
+}
+
+/// `tack doctor --salvage --out DIR`: what can be read of a damaged store, in a new one.
+pub async fn salvage(data: PathBuf, out: PathBuf) -> u8 {
+    if let Err(err) = create_data_dir(&out) {
+        eprintln!("tack: cannot create {}: {err}", out.display());
+        return exit::REFUSED;
+    }
+    let (from, to) = (data.join("store"), out.join("store"));
+    let result = tokio::task::spawn_blocking(move || tack_data::doctor::salvage(&from, &to)).await;
+    let report = match result {
+        Ok(Ok(report)) => report,
+        Ok(Err(err)) => {
+            eprintln!("tack: salvage failed: {err}");
+            return exit::REFUSED;
+        }
+        Err(err) => {
+            eprintln!("tack: salvage failed: {err}");
+            return exit::REFUSED;
+        }
+    };
+    println!(
+        "salvaged {} records ({} issues, {} comments, up to event {}) from {} into {}",
+        report.records,
+        report.check.issues,
+        report.check.comments,
+        report.check.last_seq,
+        data.display(),
+        out.display()
+    );
+    for tree in &report.damaged_trees {
+        println!("damaged: reading {tree} stopped at the damage; what followed is not copied");
+    }
+    for problem in report.check.problems.iter().take(20) {
+        println!("problem: {problem}");
+    }
+    println!(
+        "check it, then start tack on it: `tack serve --data {}` (the damaged store is untouched)",
+        out.display()
+    );
+    exit::OK
+}
+
+/// What is wrong with the search index beside a store whose last event is `store_seq`.
+fn search_problems(dir: &Path, store_seq: u64) -> Vec<String> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    match crate::search::SearchIndex::check(dir) {
+        Ok((_, watermark)) if watermark > store_seq => vec![format!(
+            "the search index at {} reflects event {watermark}, past the store's last event {store_seq}; `tack doctor --reindex` rebuilds it (tack serve also does by itself)",
+            dir.display()
+        )],
+        Ok(_) => Vec::new(),
+        Err(err) => vec![format!(
+            "the search index at {} cannot be read ({err}); `tack doctor --reindex` rebuilds it (tack serve also does by itself)",
+            dir.display()
+        )],
+    }
+}
+
+pub async fn doctor(data: PathBuf, repair: bool, reindex: bool) -> u8 {
+    if reindex {
+        let dir = data.join("search");
+        if dir.exists()
+            && let Err(err) = std::fs::remove_dir_all(&dir)
+        {
+            eprintln!("tack: cannot remove {}: {err}", dir.display());
+            return exit::REFUSED;
+        }
+        println!("search index removed; the next `tack serve` rebuilds it from the store");
+    }
+    let store = data.join("store");
+    let result =
+        tokio::task::spawn_blocking(move || tack_data::doctor::doctor(&store, repair)).await;
+    let report = match result {
+        Ok(Ok(report)) => report,
+        Ok(Err(err)) => {
+            eprintln!("tack: {err}");
+            return exit::REFUSED;
+        }
+        Err(err) => {
+            eprintln!("tack: doctor failed: {err}");
+            return exit::REFUSED;
+        }
+    };
+    let mut report = report;
+    if !reindex {
+        report
+            .problems
+            .extend(search_problems(&data.join("search"), report.last_seq));
+    }
+    for done in &report.repaired {
+        println!("repaired: {done}");
+    }
+    println!(
+        "checked {} issues and {} comments in {}",
+        report.issues,
+        report.comments,
+        data.display()
+    );
+    if report.problems.is_empty() {
+        println!("no problems found");
+        return exit::OK;
+    }
+    for problem in report.problems.iter().take(50) {
+        println!("problem: {problem}");
+    }
+    if report.problems.len() > 50 {
+        println!("… and {} more", report.problems.len() - 50);
+    }
+    if !repair {
+        println!(
+            "run `tack doctor --repair` (with the server stopped) to rebuild the indexes from the records"
+        );
+    }
+    exit::REFUSED
+}
