@@ -72,6 +72,9 @@ pub struct SmtpSection {
     pub password: String,
     pub from: String,
     pub timeout_secs: u64,
+    /// A PEM certificate of a private CA to trust for `starttls`/`tls` (besides the public
+    /// ones); empty: only the public ones.
+    pub ca_file: PathBuf,
 }
 
 impl Default for SmtpSection {
@@ -84,6 +87,7 @@ impl Default for SmtpSection {
             password: String::new(),
             from: "tack <tack@localhost>".into(),
             timeout_secs: 30,
+            ca_file: PathBuf::new(),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tack_tests::sinks::SmtpSink;
+use tack_tests::sinks::{SmtpSink, SmtpTls};
 use tack_tests::{TestServer, stderr, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
@@ -167,4 +167,68 @@ fn a_down_smtp_server_fails_the_job_with_a_clear_reason() {
     let out = server.ctl(&["job", "retry", "999"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no job #999"), "{}", stderr(&out));
+}
+
+#[test]
+fn mail_goes_out_over_starttls_and_implicit_tls_to_a_relay_with_a_private_ca() {
+    for tls in [SmtpTls::StartTls, SmtpTls::Implicit] {
+        let sink = SmtpSink::start_with(tls);
+        let server = TestServer::start_with_config(BIN, &format!("{}{FAST_JOBS}", sink.config()));
+        server.ok(&["project", "create", "TACK", "Tack"]);
+        server.ok(&["user", "create", "alice", "--email", "alice@example.com"]);
+        server.ok(&["project", "member", "TACK", "alice", "member"]);
+        server.ok(&[
+            "user",
+            "update",
+            "alice",
+            "--email-notifications",
+            "instant",
+        ]);
+        server.ok(&["issue", "create", "TACK", "Over TLS", "--assignee", "alice"]);
+        let mails = sink.wait_for(1, Duration::from_secs(20));
+        assert!(mails[0].encrypted, "{tls:?}: the mail went out in clear");
+        assert!(mails[0].data.contains("Over TLS"), "{}", mails[0].data);
+    }
+}
+
+#[test]
+fn a_relay_whose_certificate_is_not_trusted_gets_no_mail() {
+    let sink = SmtpSink::start_with(SmtpTls::StartTls);
+    // The same relay, without its CA: the public roots do not vouch for it.
+    let config = sink
+        .config()
+        .lines()
+        .filter(|l| !l.starts_with("ca_file"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let server = TestServer::start_with_config(BIN, &format!("{config}\n{FAST_JOBS}"));
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    server.ok(&["user", "create", "alice", "--email", "alice@example.com"]);
+    server.ok(&["project", "member", "TACK", "alice", "member"]);
+    server.ok(&[
+        "user",
+        "update",
+        "alice",
+        "--email-notifications",
+        "instant",
+    ]);
+    server.ok(&[
+        "issue",
+        "create",
+        "TACK",
+        "Not for an unknown relay",
+        "--assignee",
+        "alice",
+    ]);
+    wait_until("the mail job to fail", Duration::from_secs(20), || {
+        server
+            .ok(&["job", "list", "--state", "failed"])
+            .contains("email")
+    });
+    let failed = server.ok(&["--json", "job", "list", "--state", "failed"]);
+    assert!(
+        failed.to_lowercase().contains("certificate") || failed.contains("tls"),
+        "{failed}"
+    );
+    assert!(sink.mails().is_empty());
 }

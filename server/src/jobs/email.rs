@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tack_data::{Op, Write};
 use tack_protocol::{Actor, Job, Notification, NotificationKind, UserId};
@@ -21,6 +22,8 @@ pub enum MailerError {
     From(String),
     #[error("cannot set up SMTP for {host}: {reason}")]
     Setup { host: String, reason: String },
+    #[error("smtp.ca_file {path}: {reason}")]
+    CaFile { path: String, reason: String },
 }
 
 #[derive(Clone)]
@@ -47,6 +50,30 @@ impl Mailer {
             }
             "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(setup)?,
             other => return Err(MailerError::TlsMode(other.to_string())),
+        };
+        // A relay with a certificate from a private CA: trust that CA as well as the public ones.
+        let builder = match (smtp.tls.as_str(), smtp.ca_file.as_os_str().is_empty()) {
+            ("starttls" | "tls", false) => {
+                let path = smtp.ca_file.display().to_string();
+                let pem = std::fs::read(&smtp.ca_file).map_err(|e| MailerError::CaFile {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                let ca = Certificate::from_pem(&pem).map_err(|e| MailerError::CaFile {
+                    path,
+                    reason: format!("not a PEM certificate ({e})"),
+                })?;
+                let params = TlsParameters::builder(host.to_string())
+                    .add_root_certificate(ca)
+                    .build_rustls()
+                    .map_err(setup)?;
+                builder.tls(if smtp.tls == "tls" {
+                    Tls::Wrapper(params)
+                } else {
+                    Tls::Required(params)
+                })
+            }
+            _ => builder,
         };
         let mut builder = builder
             .port(smtp.port)
