@@ -105,7 +105,7 @@ impl TestServer {
             .config_path
             .clone()
             .unwrap_or_else(|| self.data.parent().unwrap().join("tack.toml"));
-        std::fs::write(&config, &self.extra_config).unwrap();
+        std::fs::write(&config, with_test_reserve(&self.extra_config)).unwrap();
         let mut child = Command::new(&self.bin)
             .args([
                 "serve",
@@ -315,6 +315,21 @@ fn unsafe_free_signal(pid: u32, signal: i32) {
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
         .status();
+}
+
+/// A test server's configuration with a small disk reserve, unless the test sets its own: the
+/// default (256 MiB) would refuse every write on a CI disk that happens to be nearly full.
+fn with_test_reserve(config: &str) -> String {
+    if config.contains("min_free_mb") {
+        return config.to_string();
+    }
+    match config.find("[store]\n") {
+        Some(at) => {
+            let (before, after) = config.split_at(at + "[store]\n".len());
+            format!("{before}min_free_mb = 32\n{after}")
+        }
+        None => format!("{config}\n[store]\nmin_free_mb = 32\n"),
+    }
 }
 
 /// The TOTP code an authenticator app shows for `secret` (base32), `offset_steps` 30-second
