@@ -119,10 +119,15 @@ async fn idle_sessions_and_slow_logins_are_closed_and_auth_attempts_are_capped()
         "an idle session outlived idle_timeout_secs"
     );
 
-    // Login grace: a connection that never authenticates is dropped.
-    let mut silent = tokio::net::TcpStream::connect(&server.ssh).await.unwrap();
+    // Login grace: a connection that never authenticates is dropped — on a server whose idle
+    // timeout is far longer, so that it is the grace that ends it.
+    let graceful = TestServer::start_with_config(
+        BIN,
+        "[ssh_limits]\nlogin_grace_secs = 2\nidle_timeout_secs = 600\n",
+    );
+    let mut silent = tokio::net::TcpStream::connect(&graceful.ssh).await.unwrap();
     let mut buf = vec![0u8; 4096];
-    let closed = tokio::time::timeout(Duration::from_secs(15), async {
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             match silent.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
