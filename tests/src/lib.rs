@@ -347,6 +347,21 @@ pub fn totp_code(secret: &str, offset_steps: i64) -> String {
     totp.generate((now + offset_steps * 30) as u64).to_string()
 }
 
+/// Turns two-factor on for the person `client` signs in as; returns the TOTP secret (base32).
+pub async fn enable_totp(client: &Client) -> String {
+    let ResponseBody::TotpSetup { secret, .. } = client.request(Request::BeginTotp).await.unwrap()
+    else {
+        panic!("BeginTotp did not answer with a setup")
+    };
+    client
+        .request(Request::ConfirmTotp {
+            code: totp_code(&secret, 0),
+        })
+        .await
+        .unwrap();
+    secret
+}
+
 /// `tack serve` on `data` with ephemeral ports and no HTTP endpoint, to run to its end (a
 /// refusal, say) rather than as a `TestServer`.
 pub fn serve_command(bin: &str, data: &Path) -> Command {

@@ -169,21 +169,26 @@ fn a_down_smtp_server_fails_the_job_with_a_clear_reason() {
     assert!(stderr(&out).contains("no job #999"), "{}", stderr(&out));
 }
 
+/// TACK, and alice in it, who wants her mail at once.
+fn alice_wants_instant_mail(server: &TestServer) {
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    server.ok(&["user", "create", "alice", "--email", "alice@example.com"]);
+    server.ok(&["project", "member", "TACK", "alice", "member"]);
+    server.ok(&[
+        "user",
+        "update",
+        "alice",
+        "--email-notifications",
+        "instant",
+    ]);
+}
+
 #[test]
 fn mail_goes_out_over_starttls_and_implicit_tls_to_a_relay_with_a_private_ca() {
     for tls in [SmtpTls::StartTls, SmtpTls::Implicit] {
         let sink = SmtpSink::start_with(tls);
         let server = TestServer::start_with_config(BIN, &format!("{}{FAST_JOBS}", sink.config()));
-        server.ok(&["project", "create", "TACK", "Tack"]);
-        server.ok(&["user", "create", "alice", "--email", "alice@example.com"]);
-        server.ok(&["project", "member", "TACK", "alice", "member"]);
-        server.ok(&[
-            "user",
-            "update",
-            "alice",
-            "--email-notifications",
-            "instant",
-        ]);
+        alice_wants_instant_mail(&server);
         server.ok(&["issue", "create", "TACK", "Over TLS", "--assignee", "alice"]);
         let mails = sink.wait_for(1, Duration::from_secs(20));
         assert!(mails[0].encrypted, "{tls:?}: the mail went out in clear");
@@ -202,16 +207,7 @@ fn a_relay_whose_certificate_is_not_trusted_gets_no_mail() {
         .collect::<Vec<_>>()
         .join("\n");
     let server = TestServer::start_with_config(BIN, &format!("{config}\n{FAST_JOBS}"));
-    server.ok(&["project", "create", "TACK", "Tack"]);
-    server.ok(&["user", "create", "alice", "--email", "alice@example.com"]);
-    server.ok(&["project", "member", "TACK", "alice", "member"]);
-    server.ok(&[
-        "user",
-        "update",
-        "alice",
-        "--email-notifications",
-        "instant",
-    ]);
+    alice_wants_instant_mail(&server);
     server.ok(&[
         "issue",
         "create",

@@ -7,7 +7,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use tack_protocol::{ApiError, Client, ClientError, Credentials, Request, ResponseBody};
+use tack_protocol::{ApiError, Client, ClientError, Credentials, Request};
 use tack_tests::{TestServer, ssh, stderr, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tack-e2e");
@@ -77,16 +77,7 @@ async fn two_factor_guesses_from_many_addresses_lock_the_account_until_an_admin_
     server.ok(&["user", "create", "alice"]);
     server.ok(&["key", "add", &ssh::authorized_line(&key), "--user", "alice"]);
     let alice = server.with_token(&server.token_for("alice")).await;
-    let ResponseBody::TotpSetup { secret, .. } = alice.request(Request::BeginTotp).await.unwrap()
-    else {
-        panic!()
-    };
-    alice
-        .request(Request::ConfirmTotp {
-            code: code_at(&secret, 0),
-        })
-        .await
-        .unwrap();
+    let secret = tack_tests::enable_totp(&alice).await;
     let wrong = if code_at(&secret, 1) == "000000" {
         "111111"
     } else {

@@ -64,16 +64,7 @@ async fn turning_two_factor_off_lets_the_key_alone_log_in_again() {
     server.ok(&["user", "create", "alice"]);
     server.ok(&["key", "add", &ssh::authorized_line(&key), "--user", "alice"]);
     let alice = server.with_token(&server.token_for("alice")).await;
-    let ResponseBody::TotpSetup { secret, .. } = alice.request(Request::BeginTotp).await.unwrap()
-    else {
-        panic!()
-    };
-    alice
-        .request(Request::ConfirmTotp {
-            code: code_at(&secret),
-        })
-        .await
-        .unwrap();
+    let secret = tack_tests::enable_totp(&alice).await;
     let mut bare = ssh::connect(&server.ssh).await;
     assert!(!ssh::login(&mut bare, &key).await, "two-factor is on");
     let wrong = alice
