@@ -91,10 +91,10 @@ async fn turning_two_factor_off_lets_the_key_alone_log_in_again() {
 }
 
 #[tokio::test]
-async fn idle_sessions_and_slow_logins_are_closed_and_auth_attempts_are_capped() {
+async fn idle_sessions_and_slow_logins_are_closed() {
     let server = TestServer::start_with_config(
         BIN,
-        "[ssh_limits]\nidle_timeout_secs = 2\nlogin_grace_secs = 2\nmax_auth_attempts = 2\n",
+        "[ssh_limits]\nidle_timeout_secs = 2\nlogin_grace_secs = 2\n",
     );
     let key = ssh::new_key();
     server.ok(&["user", "create", "alice"]);
@@ -131,29 +131,46 @@ async fn idle_sessions_and_slow_logins_are_closed_and_auth_attempts_are_capped()
         closed.is_ok(),
         "a connection that never signed in outlived login_grace_secs"
     );
+}
 
-    // Auth attempts: the third key offered on one connection is not even considered.
+/// Offers `wrong` unknown keys on one connection, then the right one: did it get in?
+async fn right_key_after(server: &TestServer, key: &russh::keys::PrivateKey, wrong: usize) -> bool {
     let mut handle = ssh::connect(&server.ssh).await;
-    let mut outcomes = Vec::new();
-    for _ in 0..3 {
+    for n in 0..wrong {
         let signed =
             russh::keys::PrivateKeyWithHashAlg::new(std::sync::Arc::new(ssh::new_key()), None);
-        outcomes.push(
-            handle
-                .authenticate_publickey("tack", signed)
-                .await
-                .map(|r| r.success()),
+        let outcome = handle.authenticate_publickey("tack", signed).await;
+        assert!(
+            matches!(outcome, Ok(ref r) if !r.success()),
+            "unknown key {n} was not simply refused: {outcome:?}"
         );
     }
-    assert!(
-        outcomes.iter().all(|o| !matches!(o, Ok(true))),
-        "{outcomes:?}"
-    );
     let signed = russh::keys::PrivateKeyWithHashAlg::new(std::sync::Arc::new(key.clone()), None);
-    let after = handle.authenticate_publickey("tack", signed).await;
+    matches!(handle.authenticate_publickey("tack", signed).await, Ok(r) if r.success())
+}
+
+#[tokio::test]
+async fn a_connection_gets_max_auth_attempts_keys_and_no_more() {
+    // A login grace far longer than the attempts take, so that it is the cap that refuses.
+    let server = TestServer::start_with_config(
+        BIN,
+        "[ssh_limits]\nmax_auth_attempts = 3\nlogin_grace_secs = 120\n",
+    );
+    let key = ssh::new_key();
+    server.ok(&["user", "create", "alice"]);
+    server.ok(&["key", "add", &ssh::authorized_line(&key), "--user", "alice"]);
+    // Both connections at once: each refusal costs russh's rejection delay.
+    let (within, past) = tokio::join!(
+        right_key_after(&server, &key, 2),
+        right_key_after(&server, &key, 3)
+    );
     assert!(
-        !matches!(after, Ok(ref r) if r.success()),
-        "a right key after max_auth_attempts wrong ones still got in: {after:?}"
+        within,
+        "the right key after two unknown ones (cap 3) was refused"
+    );
+    assert!(
+        !past,
+        "the right key after max_auth_attempts unknown ones still got in"
     );
 }
 
