@@ -10,7 +10,7 @@ use tack_data::{JobOutcome, Op, SledStore, Store, StoreConfig, Write};
 use tack_protocol::*;
 use tack_server::runtime::sessions::SessionGuard;
 use tack_server::runtime::{BackupSettings, Runtime};
-use tack_server::search::SearchIndex;
+use tack_server::search_index::SearchIndex;
 use tack_server::service::{Caller, Service, ServiceConfig};
 
 const KEY_A: &str =

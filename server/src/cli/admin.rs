@@ -11,7 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::exit;
+use crate::commands::exit;
 use crate::terminal::{DriverInput, ENTER, FrameSink, LEAVE, Opening, Screen, run_app};
 
 /// Puts the terminal back however the console ends.

@@ -2,13 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser};
+use clap::Args;
 use tack_protocol::{Client, ClientError, Credentials, EventFeed, Request, ResponseBody};
 
-use super::commands::{Noun, Usage, request_for};
-use super::exit;
-use super::inputs::CommandIo;
-use super::output::{self, Output};
+use crate::commands::{CommandIo, Noun, Output, Usage, execute, exit, request_for};
 
 #[derive(Debug, Args)]
 pub struct CtlArgs {
@@ -101,13 +98,13 @@ pub async fn run(args: CtlArgs) -> u8 {
     let code = match args.noun {
         Noun::Export(export) => match target.connect().await {
             Ok(client) => {
-                super::transfer::export(&client, export, &mut out, &CommandIo::Local).await
+                crate::commands::export(&client, export, &mut out, &CommandIo::Local).await
             }
             Err(err) => return connect_failed(&err),
         },
         Noun::Import(import) => match target.connect().await {
             Ok(client) => {
-                super::transfer::import(&client, import, &mut out, &CommandIo::Local).await
+                crate::commands::import(&client, import, &mut out, &CommandIo::Local).await
             }
             Err(err) => return connect_failed(&err),
         },
@@ -129,111 +126,6 @@ pub async fn run(args: CtlArgs) -> u8 {
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     code
-}
-
-/// Sends one request and writes the answer (or the refusal) into `out`; returns the exit code.
-pub async fn execute(client: &Client, request: Request, out: &mut Output) -> u8 {
-    match client.request(request).await {
-        Ok(body) => {
-            output::print(client, out, body).await;
-            exit::OK
-        }
-        Err(ClientError::Api(err)) => {
-            if out.json {
-                out.say(serde_json::to_string(&err).unwrap_or_default());
-            }
-            out.complain(format!("tack: {err}"));
-            exit::REFUSED
-        }
-        Err(err) => {
-            out.complain(format!("tack: {err}"));
-            exit::CANNOT_CONNECT
-        }
-    }
-}
-
-/// The words of `ssh host <command>`, parsed: the command, or the answer to give at once
-/// (help, a usage mistake).
-pub enum ExecCommand {
-    Run { noun: Box<Noun>, json: bool },
-    Answer(u8, Output),
-}
-
-impl ExecCommand {
-    pub fn parse(words: &[String]) -> ExecCommand {
-        let argv = std::iter::once("tack".to_string()).chain(words.iter().cloned());
-        match ExecArgs::try_parse_from(argv) {
-            Ok(args) => ExecCommand::Run {
-                noun: Box::new(args.noun),
-                json: args.json,
-            },
-            Err(err) => {
-                let mut out = Output::default();
-                let rendered = err.render().to_string();
-                if err.use_stderr() {
-                    out.complain(rendered);
-                    ExecCommand::Answer(exit::USAGE, out)
-                } else {
-                    out.say(rendered);
-                    ExecCommand::Answer(exit::OK, out)
-                }
-            }
-        }
-    }
-
-    /// Whether the command reads standard input (an argument of `-`): the exec channel's data
-    /// is collected first only then.
-    pub fn wants_stdin(words: &[String]) -> bool {
-        words.iter().any(|w| w == "-")
-    }
-}
-
-/// `tack ctl` run by a user over `ssh host <command>`: the command, as that user, with `stdin`
-/// what the client piped in (when the command asked for it). No file of the server's is read
-/// or written, whatever the arguments say.
-pub async fn execute_remote(
-    client: &Client,
-    noun: Noun,
-    json: bool,
-    stdin: Option<String>,
-) -> (u8, Output) {
-    let io = CommandIo::Remote { stdin };
-    let mut out = Output {
-        json,
-        ..Default::default()
-    };
-    let code = match noun {
-        Noun::Export(export) => super::transfer::export(client, export, &mut out, &io).await,
-        Noun::Import(import) => super::transfer::import(client, import, &mut out, &io).await,
-        Noun::Watch { .. } => {
-            out.complain(
-                "tack: watch streams without end; run `tack ctl watch` with an API token instead",
-            );
-            exit::USAGE
-        }
-        noun => match request_for(noun, &io) {
-            Ok(request) => execute(client, request, &mut out).await,
-            Err(Usage(message)) => {
-                out.complain(format!("tack: {message}"));
-                exit::USAGE
-            }
-        },
-    };
-    (code, out)
-}
-
-/// The command tree as `ssh host …` sees it: no connection flags, the identity is the SSH key.
-#[derive(Debug, clap::Parser)]
-#[command(
-    name = "ssh tack",
-    about = "tack over ssh: the same commands as `tack ctl`, as you"
-)]
-struct ExecArgs {
-    /// Machine-readable JSON instead of tables.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(subcommand)]
-    noun: Noun,
 }
 
 async fn watch(

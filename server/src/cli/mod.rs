@@ -1,23 +1,18 @@
 //! The `tack` command line: `serve`, `admin`, `ctl`, `backup`, `restore`, `doctor`.
 
 mod admin;
-mod commands;
-mod commands_ops;
 mod ctl;
-mod inputs;
 mod offline;
-mod output;
-mod output_ops;
 mod serve;
-mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use ctl::{CtlArgs, ExecCommand, execute_remote};
-pub use output::Output;
+pub use ctl::CtlArgs;
+
+use crate::commands::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,16 +94,6 @@ pub struct ServeArgs {
     /// Metrics and health endpoint, HOST:PORT (empty turns it off). Default: 127.0.0.1:9090
     #[arg(long)]
     pub http: Option<String>,
-}
-
-/// Exit codes, as scripts see them.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const REFUSED: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const CANNOT_CONNECT: u8 = 3;
-    /// `tack serve` stopped because its store failed (see the log); restart it.
-    pub const STORE_FAILED: u8 = 75;
 }
 
 /// Entry point of the `tack` binary.

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::exit;
 use super::serve::create_data_dir;
+use crate::commands::exit;
 
 pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
     if let Err(err) = create_data_dir(&data) {
@@ -102,7 +102,7 @@ fn search_problems(dir: &Path, store_seq: u64) -> Vec<String> {
     if !dir.exists() {
         return Vec::new();
     }
-    match crate::search::SearchIndex::check(dir) {
+    match crate::search_index::SearchIndex::check(dir) {
         Ok((_, watermark)) if watermark > store_seq => vec![format!(
             "the search index at {} reflects event {watermark}, past the store's last event {store_seq}; `tack doctor --reindex` rebuilds it (tack serve also does by itself)",
             dir.display()

@@ -11,9 +11,11 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use super::{ServeArgs, exit};
+use super::ServeArgs;
+use crate::commands::exit;
 use crate::config::{Config, FlagOverrides};
-use crate::jobs::{BreakerPolicy, JobSettings, Schedule, WebhookClient, Workers};
+use crate::jobs::{JobSettings, Schedule, WebhookClient, Workers};
+use crate::runtime::BreakerPolicy;
 use crate::runtime::{BackupSettings, Runtime};
 use crate::service::{Caller, Service, ServiceConfig};
 use crate::socket::{ProtocolServer, bind_admin_socket};
@@ -172,7 +174,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let search_dir = config.data.join("search");
     let store_seq = service.last_seq();
     let index = tokio::task::spawn_blocking(move || {
-        crate::search::SearchIndex::open(&search_dir, store_seq)
+        crate::search_index::SearchIndex::open(&search_dir, store_seq)
     })
     .await?
     .context("cannot open the search index")?;
@@ -287,7 +289,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Feeds the Health view's sparklines.
 async fn sample_metrics(service: Arc<Service>, stop: CancellationToken) {
-    let mut every = tokio::time::interval(crate::http::metrics::SAMPLE_EVERY);
+    let mut every = tokio::time::interval(crate::runtime::metrics::SAMPLE_EVERY);
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,

@@ -1,8 +1,6 @@
 //! The operator's HTTP endpoint: `/metrics` (Prometheus text), `/healthz` (the process
 //! answers) and `/readyz` (the store is open and the job workers run).
 
-pub mod metrics;
-
 use std::sync::Arc;
 
 use axum::Router;
@@ -90,7 +88,7 @@ pub async fn refresh_gauges(service: &Service) {
         ("failed", counts.2),
     ] {
         m.jobs
-            .get_or_create(&metrics::StateLabel {
+            .get_or_create(&crate::runtime::metrics::StateLabel {
                 state: state.into(),
             })
             .set(i64::from(count));
@@ -101,7 +99,7 @@ pub async fn refresh_gauges(service: &Service) {
     m.breakers.clear();
     for (hook, state) in runtime.jobs.breakers() {
         m.breakers
-            .get_or_create(&metrics::BreakerLabel {
+            .get_or_create(&crate::runtime::metrics::BreakerLabel {
                 webhook: hook.to_string(),
                 state: match state {
                     tack_protocol::BreakerState::Closed => "closed",

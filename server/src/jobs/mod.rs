@@ -5,7 +5,6 @@
 
 mod email;
 mod schedule;
-mod state;
 mod webhook;
 
 use std::sync::Arc;
@@ -15,10 +14,10 @@ use tack_data::{JobOutcome, Op, Write};
 use tack_protocol::{Actor, Delivery, Job, JobKind, Timestamp};
 use tokio_util::sync::CancellationToken;
 
+use crate::runtime::JobsState;
 pub use email::{Mailer, MailerError};
-pub use schedule::{Schedule, backup_files, backup_name, digest_readers};
-pub use state::{BreakerPolicy, JobsState};
-pub use webhook::{WebhookClient, check_target};
+pub use schedule::Schedule;
+pub use webhook::WebhookClient;
 
 use crate::service::{Service, now_ms};
 

@@ -2,17 +2,15 @@
 //! reminders and invite expiry. The scheduler only queues jobs, each under a key naming its
 //! slot (`backup-<time>`, `digest-<user>-<day>`), so a restart never queues one twice.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{Timelike, Utc};
 use tack_data::{Follow, Op, StoredInvite, Write};
-use tack_protocol::{ActivityKind, Actor, EmailMode, JobKind, NotificationKind};
+use tack_protocol::{ActivityKind, Actor, JobKind, NotificationKind};
 
 use super::Ran;
+use crate::service::backup_files::{backup_name, prune};
 use crate::service::{Service, now_ms};
-
-const BACKUP_PREFIX: &str = "tack-";
-const BACKUP_SUFFIX: &str = ".tackbak";
 
 #[derive(Clone)]
 pub struct Schedule {
@@ -54,7 +52,7 @@ impl Schedule {
         slots.push((JobKind::DueReminders, format!("due_reminders-{hour}")));
         slots.push((JobKind::Expire, format!("expire-{hour}")));
         if now.hour() >= self.digest_hour {
-            for user in digest_readers(service).await {
+            for user in service.digest_readers().await {
                 slots.push((JobKind::Digest { user }, format!("digest-{user}-{day}")));
             }
         }
@@ -68,23 +66,6 @@ impl Schedule {
             }
         }
     }
-}
-
-pub async fn digest_readers(service: &Service) -> Vec<u64> {
-    let found = service
-        .read(|s| {
-            let mut readers = Vec::new();
-            for user in s.users()? {
-                if !user.disabled
-                    && s.user_settings(user.id)?.email_notifications == EmailMode::Digest
-                {
-                    readers.push(user.id);
-                }
-            }
-            Ok(readers)
-        })
-        .await;
-    found.unwrap_or_default()
 }
 
 /// Queues a job once per key; false if the store could not take it.
@@ -202,14 +183,6 @@ pub(crate) async fn expire(service: &Service) -> Ran {
     Ran::Done
 }
 
-/// A backup file's name: `tack-20261126-030000.tackbak`, so names sort by time.
-pub fn backup_name(at: DateTime<Utc>) -> String {
-    format!(
-        "{BACKUP_PREFIX}{}{BACKUP_SUFFIX}",
-        at.format("%Y%m%d-%H%M%S")
-    )
-}
-
 pub(crate) async fn backup(service: &Service, schedule: &Schedule) -> Ran {
     if let Err(err) = std::fs::create_dir_all(&schedule.backup_dir) {
         return Ran::Failed(format!(
@@ -228,65 +201,9 @@ pub(crate) async fn backup(service: &Service, schedule: &Schedule) -> Ran {
     }
 }
 
-/// Scheduled backups in `dir`, oldest first.
-pub fn backup_files(dir: &Path) -> Vec<(String, std::fs::Metadata)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<(String, std::fs::Metadata)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let meta = e.metadata().ok()?;
-            (meta.is_file() && name.starts_with(BACKUP_PREFIX) && name.ends_with(BACKUP_SUFFIX))
-                .then_some((name, meta))
-        })
-        .collect();
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files
-}
-
-/// Keeps the newest `retention` backups.
-fn prune(dir: &Path, retention: u32) {
-    let files = backup_files(dir);
-    let extra = files.len().saturating_sub(retention.max(1) as usize);
-    for (name, _) in files.into_iter().take(extra) {
-        match std::fs::remove_file(dir.join(&name)) {
-            Ok(()) => tracing::info!(file = %name, "old backup removed"),
-            Err(err) => tracing::warn!(file = %name, error = %err, "cannot remove an old backup"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retention_keeps_the_newest_backups() {
-        let dir = tempfile::tempdir().unwrap();
-        for day in 1..=5 {
-            std::fs::write(
-                dir.path().join(format!("tack-2026110{day}-030000.tackbak")),
-                b"x",
-            )
-            .unwrap();
-        }
-        std::fs::write(dir.path().join("manual.tackbak"), b"x").unwrap();
-        prune(dir.path(), 2);
-        let left: Vec<String> = backup_files(dir.path()).into_iter().map(|f| f.0).collect();
-        assert_eq!(
-            left,
-            [
-                "tack-20261104-030000.tackbak",
-                "tack-20261105-030000.tackbak"
-            ]
-        );
-        assert!(
-            dir.path().join("manual.tackbak").exists(),
-            "other files stay"
-        );
-    }
 
     #[test]
     fn a_bad_cron_expression_says_how_to_write_one() {

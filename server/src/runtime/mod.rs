@@ -2,6 +2,8 @@
 //! metrics, the workers' view of jobs, and the backup settings.
 
 pub mod callers;
+pub mod jobs_state;
+pub mod metrics;
 pub mod sessions;
 
 use std::path::PathBuf;
@@ -9,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::http::metrics::Metrics;
-use crate::jobs::JobsState;
 use callers::LiveCallers;
+pub use jobs_state::{BreakerPolicy, JobsState};
+use metrics::Metrics;
 use sessions::SessionRegistry;
 
 #[derive(Debug, Clone, Default)]
@@ -35,7 +37,7 @@ pub struct Runtime {
     /// rights: a token cannot answer a two-factor prompt.
     pub require_totp_for_admins: bool,
     /// The full-text index, once the server has opened it.
-    pub search: std::sync::OnceLock<Arc<crate::search::SearchIndex>>,
+    pub search: std::sync::OnceLock<Arc<crate::search_index::SearchIndex>>,
     store_open: AtomicBool,
 }
 

@@ -1,9 +1,7 @@
-//! Full-text search: an index derived from the store, fed from the activity log. It commits
-//! the sequence it has caught up to, so after a crash (or a deleted index) it catches up by
-//! itself; `tack doctor --reindex` throws it away for a rebuild.
-
-pub mod highlight;
-mod index;
+//! The search indexer: a task that follows the activity log and writes what changed into the
+//! full-text index (`search_index`). The index commits the sequence it has caught up to, so
+//! after a crash (or a deleted index) this catches up by itself; `tack doctor --reindex` throws
+//! the index away for a rebuild.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -13,7 +11,7 @@ use tack_protocol::IssueId;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-pub use index::{IdSet, IndexDoc, SearchError, SearchIndex, StoredText};
+use crate::search_index::{IndexDoc, SearchIndex};
 
 use crate::service::Service;
 

@@ -57,7 +57,7 @@ impl Service {
     pub(crate) fn list_backups(&self, caller: &Caller) -> Result<ResponseBody, ApiError> {
         self.require_admin(caller, "see backups")?;
         let settings = &self.runtime().backup;
-        let files = crate::jobs::backup_files(&settings.dir)
+        let files = super::backup_files::backup_files(&settings.dir)
             .into_iter()
             .rev()
             .map(|(name, meta)| BackupFile {

@@ -96,7 +96,8 @@ impl Service {
             "due_reminders" | "reminders" => vec![JobKind::DueReminders],
             "expire" => vec![JobKind::Expire],
             "backup" => vec![JobKind::Backup],
-            "digest" => crate::jobs::digest_readers(self)
+            "digest" => self
+                .digest_readers()
                 .await
                 .into_iter()
                 .map(|user| JobKind::Digest { user })

@@ -5,6 +5,7 @@
 mod activity;
 mod admin;
 mod auth;
+pub mod backup_files;
 mod cache;
 mod comments;
 mod dispatch;
@@ -24,6 +25,7 @@ pub mod transfer;
 mod users;
 pub mod validate;
 mod views;
+pub mod webhook_target;
 mod webhooks;
 
 use std::sync::Arc;
@@ -482,7 +484,7 @@ impl Service {
         // No path: a new file in the backup directory, named by the time.
         let dir = &self.runtime().backup.dir;
         let path = if path.trim().is_empty() {
-            dir.join(crate::jobs::backup_name(chrono::Utc::now()))
+            dir.join(backup_files::backup_name(chrono::Utc::now()))
         } else {
             self.backup_path(caller, &path)?
         };

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use tack_data::{Follow, Op};
-use tack_protocol::{ApiError, Issue, NotificationKind, ProjectRole, ResponseBody, UserId};
+use tack_protocol::{
+    ApiError, EmailMode, Issue, NotificationKind, ProjectRole, ResponseBody, UserId,
+};
 
 use super::{Caller, Service};
 
@@ -33,6 +35,24 @@ pub(crate) fn mention_handles(text: &str) -> Vec<String> {
 }
 
 impl Service {
+    /// Who gets the daily digest: enabled people whose mail setting is `digest`.
+    pub async fn digest_readers(&self) -> Vec<UserId> {
+        let found = self
+            .read(|s| {
+                let mut readers = Vec::new();
+                for user in s.users()? {
+                    if !user.disabled
+                        && s.user_settings(user.id)?.email_notifications == EmailMode::Digest
+                    {
+                        readers.push(user.id);
+                    }
+                }
+                Ok(readers)
+            })
+            .await;
+        found.unwrap_or_default()
+    }
+
     async fn mentioned(&self, text: &str) -> Vec<UserId> {
         let mut users = Vec::new();
         for handle in mention_handles(text) {

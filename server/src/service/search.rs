@@ -12,7 +12,7 @@ use tack_protocol::{
 
 use super::notifications::mention_handles;
 use super::{Caller, Service, now_ms, validate};
-use crate::search::highlight::snippet;
+use crate::search_index::highlight::snippet;
 
 /// How much of the text a snippet shows.
 const SNIPPET_WIDTH: usize = 120;
@@ -31,7 +31,7 @@ pub(crate) struct ServerFacts {
     issues: HashMap<IssueId, (String, bool)>,
     now: Timestamp,
     /// Issues each text term matched in the index; `None`: no index, match substrings.
-    text: Option<HashMap<String, crate::search::IdSet>>,
+    text: Option<HashMap<String, crate::search_index::IdSet>>,
     commenters: HashMap<IssueId, Vec<UserId>>,
     mentions: HashMap<IssueId, Vec<UserId>>,
     watchers: HashMap<IssueId, Vec<UserId>>,
@@ -273,7 +273,7 @@ impl Service {
                 for (id, score) in hits {
                     out.push((id, score, index.stored(id)?));
                 }
-                Ok::<_, crate::search::SearchError>(out)
+                Ok::<_, crate::search_index::SearchError>(out)
             })
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?

@@ -33,7 +33,7 @@ impl Service {
             .project_for(caller, &project, ProjectRole::Owner)
             .await?;
         let url = url.trim().to_string();
-        crate::jobs::check_target(&url, self.runtime().allow_private_webhooks)
+        super::webhook_target::check_target(&url, self.runtime().allow_private_webhooks)
             .await
             .map_err(|reason| ApiError::invalid("url", reason))?;
         let secret = secret.trim().to_string();

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::handler::Who;
-use crate::cli::ExecCommand;
+use crate::commands::ExecCommand;
 use crate::service::Caller;
 use crate::socket::{Peer, ProtocolServer};
 use crate::terminal::{
@@ -123,7 +123,7 @@ pub async fn exec(
         let client = connect(&protocol, caller)
             .await
             .map_err(|err| (3, err.to_string()))?;
-        Ok(crate::cli::execute_remote(&client, *noun, json, stdin).await)
+        Ok(crate::commands::execute_remote(&client, *noun, json, stdin).await)
     };
     tokio::select! {
         _ = stop.cancelled() => {
@@ -136,7 +136,7 @@ pub async fn exec(
     }
 }
 
-async fn write_output(writer: &ChannelWriteHalf<SshMsg>, code: u8, out: crate::cli::Output) {
+async fn write_output(writer: &ChannelWriteHalf<SshMsg>, code: u8, out: crate::commands::Output) {
     if !out.stdout.is_empty() {
         let _ = writer.data_bytes(out.stdout.into_bytes()).await;
     }

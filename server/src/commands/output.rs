@@ -597,7 +597,7 @@ pub async fn print(client: &Client, o: &mut Output, body: ResponseBody) {
             summary.schema_version,
             summary.checksum
         ),
-        other => super::output_ops::print(o, other),
+        other => super::operator_tables::print(o, other),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The full-text index: one tantivy document per issue (title, description and comments),
 //! derived from the store. The activity sequence it has caught up to is committed with it, so
-//! after a crash it resumes from there.
+//! after a crash it resumes from there. The service queries it; the indexer (`search`) feeds it.
+
+pub mod highlight;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::commands_ops::{
+use super::inputs::CommandIo;
+use super::operator_nouns::{
     AuditArgs, BackupCmd, JobCmd, SessionCmd, ViewCmd, WebhookCmd, audit_request, backup_request,
     job_request, session_request, view_request, webhook_request,
 };
-use super::inputs::CommandIo;
 use tack_protocol::{
     IssueFilter, IssuePatch, NewIssue, Priority, ProjectRole, Request, ServerRole, StateCategory,
 };
@@ -460,7 +460,7 @@ pub enum ActivityCmd {
 }
 
 /// A command-line mistake found before anything is sent.
-pub(crate) struct Usage(pub(crate) String);
+pub struct Usage(pub String);
 
 impl From<String> for Usage {
     fn from(message: String) -> Self {
@@ -514,7 +514,7 @@ fn duration_secs(value: &str) -> Result<u64, Usage> {
     Ok(number * scale)
 }
 
-pub(crate) fn request_for(noun: Noun, io: &CommandIo) -> Result<Request, Usage> {
+pub fn request_for(noun: Noun, io: &CommandIo) -> Result<Request, Usage> {
     Ok(match noun {
         Noun::Whoami => Request::Whoami,
         Noun::User(cmd) => match cmd {

@@ -12,9 +12,9 @@ use tack_protocol::{
 };
 
 use super::{ExportFile, FORMAT, Failed, ImportCmd, VERSION, api, ask, finish, unexpected, users};
-use crate::cli::exit;
-use crate::cli::inputs::CommandIo;
-use crate::cli::output::Output;
+use crate::commands::CommandIo;
+use crate::commands::Output;
+use crate::commands::exit;
 
 const BATCH: usize = 100;
 

@@ -276,7 +276,7 @@ async fn build_export(client: &Client, project: Option<String>) -> Result<Export
     Ok(ExportFile {
         format: FORMAT.into(),
         version: VERSION,
-        exported_at: crate::service::now_ms(),
+        exported_at: chrono::Utc::now().timestamp_millis(),
         users: users
             .iter()
             .map(|u| ExportUser {
