@@ -13,24 +13,27 @@ pub mod durable_mark;
 mod health;
 mod keys;
 pub mod migrate;
-mod ops_store;
 mod records;
+mod sled_handle;
+mod sled_operator_reads;
 mod sled_store;
 mod staging;
+mod store;
 mod trees;
 pub mod verify;
 mod writer;
 
 pub use health::StoreHealth;
-pub use ops_store::OpsStore;
 pub use records::{PendingKey, StoredInvite, StoredToken, StoredWebhook, TotpRecord};
-pub use sled_store::{SledStore, StoreConfig};
+pub use sled_handle::SledStore;
+pub use sled_store::{SledEngine, StoreConfig};
+pub use store::Store;
 pub use verify::IntegrityReport;
 pub use writer::{CommitListener, Ticket};
 
 use tack_protocol::{
-    Activity, ActivityKind, Actor, Comment, CommentId, Delivery, Event, FieldChange, Issue,
-    IssueId, JobKind, Project, ProjectId, SshKey, Timestamp, User, UserId, UserSettings,
+    ActivityKind, Actor, Comment, CommentId, Delivery, FieldChange, Issue, IssueId, JobKind,
+    Project, ProjectId, SshKey, Timestamp, User, UserId, UserSettings,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,9 @@ pub enum StoreError {
         "the store at {path} is damaged: opening it failed inside sled ({reason}). Restore the newest backup (`tack restore FILE --data NEWDIR`)"
     )]
     Unopenable { path: String, reason: String },
+    /// The store failed (its writes can no longer be trusted), so it answers no reads either.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -269,72 +275,4 @@ pub enum JobOutcome {
     Postpone {
         run_at: Timestamp,
     },
-}
-
-/// What the service reads. Reads are synchronous; async callers run them off the runtime.
-pub trait Store: OpsStore + Send + Sync + 'static {
-    fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
-    fn user_by_handle(&self, handle: &str) -> Result<Option<User>, StoreError>;
-    fn users(&self) -> Result<Vec<User>, StoreError>;
-
-    fn key(&self, fingerprint: &str) -> Result<Option<SshKey>, StoreError>;
-    fn keys_of(&self, user: UserId) -> Result<Vec<SshKey>, StoreError>;
-    /// Unconfirmed claims on a key, by whoever made them.
-    fn pending_keys(&self, fingerprint: &str) -> Result<Vec<PendingKey>, StoreError>;
-
-    fn token(&self, id: &str) -> Result<Option<StoredToken>, StoreError>;
-    fn tokens(&self, user: Option<UserId>) -> Result<Vec<StoredToken>, StoreError>;
-    fn invite(&self, id: &str) -> Result<Option<StoredInvite>, StoreError>;
-    fn invites(&self) -> Result<Vec<StoredInvite>, StoreError>;
-    fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError>;
-    fn watchers(&self, issue: IssueId) -> Result<Vec<UserId>, StoreError>;
-    /// A user's notifications, newest first.
-    fn notifications(
-        &self,
-        user: UserId,
-        unread_only: bool,
-        limit: usize,
-    ) -> Result<Vec<tack_protocol::Notification>, StoreError>;
-
-    fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError>;
-    fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError>;
-    fn projects(&self) -> Result<Vec<Project>, StoreError>;
-
-    fn issue(&self, id: IssueId) -> Result<Option<Issue>, StoreError>;
-    fn issue_by_number(&self, project: ProjectId, number: u64)
-    -> Result<Option<Issue>, StoreError>;
-    /// A project's issues, grouped by state id and ordered by rank within each state.
-    fn issues_of_project(&self, project: ProjectId) -> Result<Vec<Issue>, StoreError>;
-    fn issues_in_state(&self, project: ProjectId, state: u32) -> Result<Vec<Issue>, StoreError>;
-    fn issues_assigned_to(&self, user: UserId) -> Result<Vec<Issue>, StoreError>;
-    fn issues_labelled(&self, project: ProjectId, label: &str) -> Result<Vec<Issue>, StoreError>;
-
-    fn comment(&self, id: CommentId) -> Result<Option<Comment>, StoreError>;
-    fn comments_of(&self, issue: IssueId) -> Result<Vec<Comment>, StoreError>;
-
-    fn activity_after(&self, after: u64, limit: usize) -> Result<Vec<Activity>, StoreError>;
-    fn activity_of_issue(&self, issue: IssueId) -> Result<Vec<Activity>, StoreError>;
-    fn activity_of_project(
-        &self,
-        project: ProjectId,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Activity>, StoreError>;
-    /// Events after `after`, rebuilt from the activity log with each record as it is now.
-    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
-    fn last_seq(&self) -> u64;
-
-    /// Queues a write; the ticket resolves once it is durable (or refused).
-    fn submit(&self, write: Write) -> Ticket<Vec<Event>>;
-    /// Installs the callback that sees every committed event, in order, before its write is
-    /// acknowledged.
-    fn set_commit_listener(&self, listener: CommitListener);
-    /// A consistent online snapshot of the whole store into one file.
-    fn backup(&self, path: &std::path::Path) -> Ticket<backup::BackupInfo>;
-    fn verify(&self) -> Result<IntegrityReport, StoreError>;
-    fn size_on_disk(&self) -> Result<u64, StoreError>;
-    /// Stops the writer after the queued writes are durable.
-    fn shutdown(&self);
-    /// Whether the store takes writes now, and why not.
-    fn health(&self) -> StoreHealth;
 }

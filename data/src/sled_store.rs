@@ -18,7 +18,7 @@ use crate::records::{PendingKey, StoredInvite, StoredToken, TotpRecord, decode};
 use crate::trees::{self, T, Trees};
 use crate::verify::{self, IntegrityReport};
 use crate::writer::{CommitListener, Guards, Ticket, Writer};
-use crate::{Store, StoreError, Write, keys, migrate};
+use crate::{StoreError, Write, keys, migrate};
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -54,7 +54,9 @@ impl StoreConfig {
     }
 }
 
-pub struct SledStore {
+/// The sled engine: its trees, writer thread and health. Its reads are synchronous; the
+/// [`SledStore`](crate::SledStore) handle runs them on the blocking pool behind the async trait.
+pub struct SledEngine {
     db: sled::Db,
     pub(crate) trees: Arc<Trees>,
     writer: Writer,
@@ -152,8 +154,8 @@ pub(crate) fn open_trees(
     }
 }
 
-impl SledStore {
-    pub fn open(config: &StoreConfig) -> Result<SledStore, StoreError> {
+impl SledEngine {
+    pub fn open(config: &StoreConfig) -> Result<SledEngine, StoreError> {
         let (db, trees) = open_trees(&config.path, config.cache_capacity)?;
         let trees = Arc::new(trees);
         migrate::run(&db, &trees, &config.path)?;
@@ -196,7 +198,7 @@ impl SledStore {
             config.group_commit,
             guards,
         )?;
-        Ok(SledStore {
+        Ok(SledEngine {
             db,
             trees,
             writer,
@@ -283,27 +285,28 @@ impl SledStore {
     }
 }
 
-impl Store for SledStore {
-    fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+/// Reads, writes and upkeep, synchronously.
+impl SledEngine {
+    pub fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.get(T::Users, &keys::id(id))
     }
 
-    fn user_by_handle(&self, handle: &str) -> Result<Option<User>, StoreError> {
+    pub fn user_by_handle(&self, handle: &str) -> Result<Option<User>, StoreError> {
         match self.trees.get(T::UsersByHandle).get(handle.as_bytes())? {
             Some(id) => self.user(keys::read_u64(&id, 0).unwrap_or(0)),
             None => Ok(None),
         }
     }
 
-    fn users(&self) -> Result<Vec<User>, StoreError> {
+    pub fn users(&self) -> Result<Vec<User>, StoreError> {
         self.all(T::Users)
     }
 
-    fn key(&self, fingerprint: &str) -> Result<Option<SshKey>, StoreError> {
+    pub fn key(&self, fingerprint: &str) -> Result<Option<SshKey>, StoreError> {
         self.get(T::Keys, fingerprint.as_bytes())
     }
 
-    fn keys_of(&self, user: UserId) -> Result<Vec<SshKey>, StoreError> {
+    pub fn keys_of(&self, user: UserId) -> Result<Vec<SshKey>, StoreError> {
         let mut out = Vec::new();
         for entry in self
             .trees
@@ -320,7 +323,7 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn pending_keys(&self, fingerprint: &str) -> Result<Vec<PendingKey>, StoreError> {
+    pub fn pending_keys(&self, fingerprint: &str) -> Result<Vec<PendingKey>, StoreError> {
         let mut out = Vec::new();
         for entry in self
             .trees
@@ -333,11 +336,11 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn token(&self, id: &str) -> Result<Option<StoredToken>, StoreError> {
+    pub fn token(&self, id: &str) -> Result<Option<StoredToken>, StoreError> {
         self.get(T::Tokens, id.as_bytes())
     }
 
-    fn tokens(&self, user: Option<UserId>) -> Result<Vec<StoredToken>, StoreError> {
+    pub fn tokens(&self, user: Option<UserId>) -> Result<Vec<StoredToken>, StoreError> {
         let all: Vec<StoredToken> = self.all(T::Tokens)?;
         Ok(all
             .into_iter()
@@ -345,19 +348,19 @@ impl Store for SledStore {
             .collect())
     }
 
-    fn invite(&self, id: &str) -> Result<Option<StoredInvite>, StoreError> {
+    pub fn invite(&self, id: &str) -> Result<Option<StoredInvite>, StoreError> {
         self.get(T::Invites, id.as_bytes())
     }
 
-    fn invites(&self) -> Result<Vec<StoredInvite>, StoreError> {
+    pub fn invites(&self) -> Result<Vec<StoredInvite>, StoreError> {
         self.all(T::Invites)
     }
 
-    fn watchers(&self, issue: IssueId) -> Result<Vec<UserId>, StoreError> {
+    pub fn watchers(&self, issue: IssueId) -> Result<Vec<UserId>, StoreError> {
         self.ids_under(T::Watchers, &keys::id(issue))
     }
 
-    fn notifications(
+    pub fn notifications(
         &self,
         user: UserId,
         unread_only: bool,
@@ -384,30 +387,34 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError> {
+    pub fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError> {
         self.get(T::Totp, &keys::id(user))
     }
 
-    fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
+    pub fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
         self.get(T::Projects, &keys::id(id))
     }
 
-    fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError> {
+    pub fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError> {
         match self.trees.get(T::ProjectsByKey).get(key.as_bytes())? {
             Some(id) => self.project(keys::read_u64(&id, 0).unwrap_or(0)),
             None => Ok(None),
         }
     }
 
-    fn projects(&self) -> Result<Vec<Project>, StoreError> {
+    pub fn projects(&self) -> Result<Vec<Project>, StoreError> {
         self.all(T::Projects)
     }
 
-    fn issue(&self, id: IssueId) -> Result<Option<Issue>, StoreError> {
+    pub fn issue(&self, id: IssueId) -> Result<Option<Issue>, StoreError> {
         self.get(T::Issues, &keys::id(id))
     }
 
-    fn issue_by_number(
+    pub fn issues_by_id(&self, ids: &[IssueId]) -> Result<Vec<Issue>, StoreError> {
+        self.load_many(T::Issues, ids)
+    }
+
+    pub fn issue_by_number(
         &self,
         project: ProjectId,
         number: u64,
@@ -422,36 +429,44 @@ impl Store for SledStore {
         }
     }
 
-    fn issues_of_project(&self, project: ProjectId) -> Result<Vec<Issue>, StoreError> {
+    pub fn issues_of_project(&self, project: ProjectId) -> Result<Vec<Issue>, StoreError> {
         let ids = self.ids_under(T::IdxBoard, &keys::id(project))?;
         self.load_many(T::Issues, &ids)
     }
 
-    fn issues_in_state(&self, project: ProjectId, state: u32) -> Result<Vec<Issue>, StoreError> {
+    pub fn issues_in_state(
+        &self,
+        project: ProjectId,
+        state: u32,
+    ) -> Result<Vec<Issue>, StoreError> {
         let ids = self.ids_under(T::IdxBoard, &keys::board_column(project, state))?;
         self.load_many(T::Issues, &ids)
     }
 
-    fn issues_assigned_to(&self, user: UserId) -> Result<Vec<Issue>, StoreError> {
+    pub fn issues_assigned_to(&self, user: UserId) -> Result<Vec<Issue>, StoreError> {
         let ids = self.ids_under(T::IdxAssignee, &keys::id(user))?;
         self.load_many(T::Issues, &ids)
     }
 
-    fn issues_labelled(&self, project: ProjectId, label: &str) -> Result<Vec<Issue>, StoreError> {
+    pub fn issues_labelled(
+        &self,
+        project: ProjectId,
+        label: &str,
+    ) -> Result<Vec<Issue>, StoreError> {
         let ids = self.ids_under(T::IdxLabel, &keys::label_prefix(project, label))?;
         self.load_many(T::Issues, &ids)
     }
 
-    fn comment(&self, id: CommentId) -> Result<Option<Comment>, StoreError> {
+    pub fn comment(&self, id: CommentId) -> Result<Option<Comment>, StoreError> {
         self.get(T::Comments, &keys::id(id))
     }
 
-    fn comments_of(&self, issue: IssueId) -> Result<Vec<Comment>, StoreError> {
+    pub fn comments_of(&self, issue: IssueId) -> Result<Vec<Comment>, StoreError> {
         let ids = self.ids_under(T::CommentsByIssue, &keys::id(issue))?;
         self.load_many(T::Comments, &ids)
     }
 
-    fn activity_after(&self, after: u64, limit: usize) -> Result<Vec<Activity>, StoreError> {
+    pub fn activity_after(&self, after: u64, limit: usize) -> Result<Vec<Activity>, StoreError> {
         let start = keys::id(after.saturating_add(1));
         self.trees
             .get(T::Activity)
@@ -462,12 +477,12 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn activity_of_issue(&self, issue: IssueId) -> Result<Vec<Activity>, StoreError> {
+    pub fn activity_of_issue(&self, issue: IssueId) -> Result<Vec<Activity>, StoreError> {
         let seqs = self.ids_under(T::ActivityByIssue, &keys::id(issue))?;
         self.load_many(T::Activity, &seqs)
     }
 
-    fn activity_of_project(
+    pub fn activity_of_project(
         &self,
         project: ProjectId,
         after: u64,
@@ -490,7 +505,7 @@ impl Store for SledStore {
         self.load_many(T::Activity, &seqs)
     }
 
-    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
         let durable = self.last_seq();
         let mut events = Vec::new();
         for activity in self.activity_after(after, limit)? {
@@ -508,15 +523,15 @@ impl Store for SledStore {
         Ok(events)
     }
 
-    fn last_seq(&self) -> u64 {
+    pub fn last_seq(&self) -> u64 {
         self.writer.durable_seq.load(Ordering::Acquire)
     }
 
-    fn submit(&self, write: Write) -> Ticket<Vec<Event>> {
+    pub fn submit(&self, write: Write) -> Ticket<Vec<Event>> {
         self.writer.submit(write)
     }
 
-    fn set_commit_listener(&self, listener: CommitListener) {
+    pub fn set_commit_listener(&self, listener: CommitListener) {
         let mut slot = self
             .writer
             .listener
@@ -525,19 +540,19 @@ impl Store for SledStore {
         *slot = Some(listener);
     }
 
-    fn backup(&self, path: &Path) -> Ticket<BackupInfo> {
+    pub fn backup(&self, path: &Path) -> Ticket<BackupInfo> {
         self.writer.backup(path.to_path_buf())
     }
 
-    fn verify(&self) -> Result<IntegrityReport, StoreError> {
+    pub fn verify(&self) -> Result<IntegrityReport, StoreError> {
         verify::check(&self.trees)
     }
 
-    fn size_on_disk(&self) -> Result<u64, StoreError> {
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
 
-    fn shutdown(&self) {
+    pub fn shutdown(&self) {
         self.writer.shutdown();
         if let Err(err) = self.db.flush() {
             tracing::error!(error = %err, "final flush failed");
@@ -545,7 +560,7 @@ impl Store for SledStore {
         self.closed.store(true, Ordering::Release);
     }
 
-    fn health(&self) -> StoreHealth {
+    pub fn health(&self) -> StoreHealth {
         self.health.get()
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use tack_data::{Op, SledStore, Store, StoreConfig, Write, WriteError, backup};
+use tack_data::{Op, SledEngine, StoreConfig, Write, WriteError, backup};
 use tack_protocol::*;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -79,11 +79,11 @@ fn issue(project: ProjectId, state: StateId, assignees: Vec<UserId>, labels: Vec
     }
 }
 
-fn open(dir: &std::path::Path) -> SledStore {
-    SledStore::open(&StoreConfig::new(dir.join("store"))).unwrap()
+fn open(dir: &std::path::Path) -> SledEngine {
+    SledEngine::open(&StoreConfig::new(dir.join("store"))).unwrap()
 }
 
-fn create_issue(rt: &tokio::runtime::Runtime, store: &SledStore, issue: Issue) -> Issue {
+fn create_issue(rt: &tokio::runtime::Runtime, store: &SledEngine, issue: Issue) -> Issue {
     let events = rt
         .block_on(store.submit(write(Op::CreateIssue(issue))).wait())
         .unwrap();
@@ -228,7 +228,7 @@ fn a_store_newer_than_this_build_is_refused() {
             .unwrap();
         db.flush().unwrap();
     }
-    let err = SledStore::open(&StoreConfig::new(dir.path().join("store")))
+    let err = SledEngine::open(&StoreConfig::new(dir.path().join("store")))
         .err()
         .unwrap();
     let message = err.to_string();
@@ -296,7 +296,7 @@ fn version_1_store_migrates_to_the_label_index() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     write_v1_fixture(&path);
-    let store = SledStore::open(&StoreConfig::new(&path)).unwrap();
+    let store = SledEngine::open(&StoreConfig::new(&path)).unwrap();
     let kept: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -365,7 +365,7 @@ fn backup_restores_to_an_identical_store_and_corruption_is_caught() {
     let (_, report) = backup::restore(&file, &restored_path).unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.issues, 20);
-    let restored = SledStore::open(&StoreConfig::new(&restored_path)).unwrap();
+    let restored = SledEngine::open(&StoreConfig::new(&restored_path)).unwrap();
     assert_eq!(
         restored.issues_of_project(1).unwrap(),
         store.issues_of_project(1).unwrap()

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::{RngExt, SeedableRng};
-use tack_data::{SledStore, Store, StoreConfig};
+use tack_data::{SledEngine, StoreConfig};
 use tack_protocol::{
     ApiError, Client, ClientError, IssuePatch, NewIssue, Priority, Request, ResponseBody,
 };
@@ -291,7 +291,7 @@ async fn acknowledged_writes_survive_sigkill() {
         // The store the killed server left behind: every index entry points at a record.
         let path = server.data.join("store");
         let report = tokio::task::spawn_blocking(move || {
-            let store = SledStore::open(&StoreConfig::new(path)).unwrap();
+            let store = SledEngine::open(&StoreConfig::new(path)).unwrap();
             let report = store.verify().unwrap();
             store.shutdown();
             report

@@ -172,7 +172,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let workers_task = tokio::spawn(workers.run(background.clone()));
     let search_dir = config.data.join("search");
-    let store_seq = service.last_seq();
+    let store_seq = service
+        .last_seq()
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot read the store's last event: {err}"))?;
     let index = tokio::task::spawn_blocking(move || {
         crate::search_index::SearchIndex::open(&search_dir, store_seq)
     })
@@ -273,7 +276,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     background.cancel();
     let _ = workers_task.await;
     server.shutdown().await;
-    tokio::task::spawn_blocking(move || store.shutdown()).await?;
+    store.shutdown().await;
     if config.shutdown_grace_secs > 0 {
         tracing::info!(
             secs = config.shutdown_grace_secs,
@@ -313,12 +316,8 @@ async fn exit_when_the_store_fails(service: Arc<Service>) {
 
 /// An empty store (no users, no invites) gets a first admin invite.
 async fn first_start(service: &Service) -> anyhow::Result<bool> {
-    let store = service.store().clone();
-    let empty = tokio::task::spawn_blocking(move || -> Result<bool, tack_data::StoreError> {
-        Ok(store.users()?.is_empty() && store.invites()?.is_empty())
-    })
-    .await??;
-    Ok(empty)
+    let store = service.store();
+    Ok(store.users().await?.is_empty() && store.invites().await?.is_empty())
 }
 
 async fn wait_for_signal() -> std::io::Result<()> {

@@ -93,7 +93,7 @@ pub async fn refresh_gauges(service: &Service) {
             })
             .set(i64::from(count));
     }
-    if let Ok(size) = service.read(|s| s.size_on_disk()).await {
+    if let Ok(size) = service.store().size_on_disk().await {
         m.store_bytes.set(size as i64);
     }
     m.breakers.clear();

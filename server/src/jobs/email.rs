@@ -130,7 +130,8 @@ async fn actor_name(service: &Service, actor: Actor) -> String {
 async fn describe(service: &Service, n: &Notification) -> String {
     let issue = n.issue;
     let title = service
-        .read(move |s| s.issue(issue))
+        .store()
+        .issue(issue)
         .await
         .ok()
         .flatten()
@@ -169,7 +170,8 @@ async fn recipient(service: &Service, user: UserId) -> Result<Mailbox, Ran> {
 
 async fn notifications_of(service: &Service, user: UserId) -> Result<Vec<Notification>, String> {
     service
-        .read(move |s| s.notifications(user, false, 500))
+        .store()
+        .notifications(user, false, 500)
         .await
         .map_err(|e| e.to_string())
 }
@@ -214,7 +216,7 @@ pub(crate) async fn send_digest(
     let Some(mailer) = mailer else {
         return Ran::Hopeless("email is not configured ([smtp] host is empty)".into());
     };
-    let mut settings = match service.read(move |s| s.user_settings(user)).await {
+    let mut settings = match service.store().user_settings(user).await {
         Ok(settings) => settings,
         Err(err) => return Ran::Failed(err.to_string()),
     };

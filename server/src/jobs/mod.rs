@@ -102,18 +102,14 @@ impl Workers {
             let free = slots.available_permits();
             let mut next_wake = Duration::from_secs(60);
             if free > 0 {
-                let store = self.service.store().clone();
+                let store = self.service.store();
                 let wanted = free + self.state().running().len();
                 let now = now_ms();
-                let found = tokio::task::spawn_blocking(move || {
-                    Ok::<_, tack_data::StoreError>((
-                        store.due_jobs(now, wanted)?,
-                        store.next_job_at()?,
-                    ))
-                })
-                .await;
+                let found =
+                    futures::future::try_join(store.due_jobs(now, wanted), store.next_job_at())
+                        .await;
                 match found {
-                    Ok(Ok((due, next))) => {
+                    Ok((due, next)) => {
                         for job in due {
                             let Ok(permit) = slots.clone().try_acquire_owned() else {
                                 break;
@@ -133,8 +129,7 @@ impl Workers {
                             next_wake = Duration::from_millis(wait.max(20));
                         }
                     }
-                    Ok(Err(err)) => tracing::error!(error = %err, "cannot read the job queue"),
-                    Err(err) => tracing::error!(error = %err, "job queue read failed"),
+                    Err(err) => tracing::error!(error = %err, "cannot read the job queue"),
                 }
             }
             tokio::select! {

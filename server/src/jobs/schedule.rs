@@ -96,26 +96,26 @@ pub async fn enqueue(service: &Service, kind: JobKind, key: String) -> bool {
 pub(crate) async fn due_reminders(service: &Service, schedule: &Schedule) -> Ran {
     let horizon = Utc::now() + chrono::Duration::hours(i64::from(schedule.due_soon_hours));
     let last_day = horizon.format("%Y-%m-%d").to_string();
-    let due = service
-        .read(move |s| {
-            let mut due = Vec::new();
-            for project in s.projects()? {
-                for issue in s.issues_of_project(project.id)? {
-                    let open = project
-                        .state(issue.state)
-                        .is_some_and(|st| !st.category.is_closed());
-                    if let Some(date) = &issue.due
-                        && open
-                        && !issue.assignees.is_empty()
-                        && date.as_str() <= last_day.as_str()
-                    {
-                        due.push(issue);
-                    }
+    let store = service.store();
+    let due = async {
+        let mut due = Vec::new();
+        for project in store.projects().await? {
+            for issue in store.issues_of_project(project.id).await? {
+                let open = project
+                    .state(issue.state)
+                    .is_some_and(|st| !st.category.is_closed());
+                if let Some(date) = &issue.due
+                    && open
+                    && !issue.assignees.is_empty()
+                    && date.as_str() <= last_day.as_str()
+                {
+                    due.push(issue);
                 }
             }
-            Ok(due)
-        })
-        .await;
+        }
+        Ok::<_, tack_data::StoreError>(due)
+    }
+    .await;
     let due = match due {
         Ok(due) => due,
         Err(err) => return Ran::Failed(err.to_string()),
@@ -150,16 +150,13 @@ pub(crate) async fn due_reminders(service: &Service, schedule: &Schedule) -> Ran
 
 pub(crate) async fn expire(service: &Service) -> Ran {
     let now = now_ms();
-    let expired = service
-        .read(move |s| {
-            Ok(s.invites()?
-                .into_iter()
-                .filter(|i| {
-                    !i.invite.revoked && i.invite.redeemed_by.is_none() && i.invite.expires_at < now
-                })
-                .collect::<Vec<StoredInvite>>())
-        })
-        .await;
+    let expired = service.store().invites().await.map(|all| {
+        all.into_iter()
+            .filter(|i| {
+                !i.invite.revoked && i.invite.redeemed_by.is_none() && i.invite.expires_at < now
+            })
+            .collect::<Vec<StoredInvite>>()
+    });
     let expired = match expired {
         Ok(expired) => expired,
         Err(err) => return Ran::Failed(err.to_string()),

@@ -97,12 +97,10 @@ pub(crate) async fn deliver(
     hook_id: u64,
     event: &Event,
 ) -> (Ran, Option<Delivery>) {
-    let store = service.store().clone();
-    let hook = match tokio::task::spawn_blocking(move || store.webhook(hook_id)).await {
-        Ok(Ok(Some(hook))) => hook,
+    let hook = match service.store().webhook(hook_id).await {
+        Ok(Some(hook)) => hook,
         // Deleted since: nothing to deliver to.
-        Ok(Ok(None)) => return (Ran::Done, None),
-        Ok(Err(err)) => return (Ran::Failed(format!("cannot read the webhook: {err}")), None),
+        Ok(None) => return (Ran::Done, None),
         Err(err) => return (Ran::Failed(format!("cannot read the webhook: {err}")), None),
     };
     if !hook.hook.query.trim().is_empty() {

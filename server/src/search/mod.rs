@@ -25,32 +25,34 @@ async fn reindex(
     ids: BTreeSet<IssueId>,
     watermark: u64,
 ) -> Result<(), String> {
-    let store = service.store().clone();
+    let store = service.store();
+    let mut docs = Vec::new();
+    let mut deleted = Vec::new();
+    for id in ids {
+        match store.issue(id).await.map_err(|e| e.to_string())? {
+            Some(issue) => {
+                let comments = store
+                    .comments_of(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|c| c.body)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                docs.push(IndexDoc {
+                    id,
+                    project: issue.project,
+                    title: issue.title,
+                    description: issue.description,
+                    comments,
+                });
+            }
+            None => deleted.push(id),
+        }
+    }
+    // Writing the index is disk and CPU work: off the async runtime.
     let index = index.clone();
     tokio::task::spawn_blocking(move || {
-        let mut docs = Vec::new();
-        let mut deleted = Vec::new();
-        for id in ids {
-            match store.issue(id).map_err(|e| e.to_string())? {
-                Some(issue) => {
-                    let comments = store
-                        .comments_of(id)
-                        .map_err(|e| e.to_string())?
-                        .into_iter()
-                        .map(|c| c.body)
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    docs.push(IndexDoc {
-                        id,
-                        project: issue.project,
-                        title: issue.title,
-                        description: issue.description,
-                        comments,
-                    });
-                }
-                None => deleted.push(id),
-            }
-        }
         index
             .apply(docs, &deleted, watermark)
             .map_err(|e| e.to_string())
@@ -67,7 +69,8 @@ async fn catch_up(
 ) -> Result<u64, String> {
     loop {
         let chunk = service
-            .read(move |s| s.activity_after(from, CATCH_UP_CHUNK))
+            .store()
+            .activity_after(from, CATCH_UP_CHUNK)
             .await
             .map_err(|e| e.to_string())?;
         let Some(last) = chunk.last().map(|a| a.seq) else {

@@ -2,6 +2,7 @@
 
 use tack_protocol::{ActivityKind, ApiError, ProjectRole, ResponseBody};
 
+use super::store_error;
 use super::{Caller, Service};
 
 /// The most entries one request returns.
@@ -16,7 +17,10 @@ impl Service {
         let (_, issue) = self.issue_for(caller, &key, ProjectRole::Viewer).await?;
         let id = issue.id;
         Ok(ResponseBody::Activity(
-            self.read(move |s| s.activity_of_issue(id)).await?,
+            self.store
+                .activity_of_issue(id)
+                .await
+                .map_err(store_error)?,
         ))
     }
 
@@ -34,8 +38,10 @@ impl Service {
             limit.clamp(1, MAX_PAGE) as usize,
         );
         let mut entries = self
-            .read(move |s| s.activity_of_project(id, after, limit))
-            .await?;
+            .store
+            .activity_of_project(id, after, limit)
+            .await
+            .map_err(store_error)?;
         // Entries written before webhook activity stopped naming URLs still hold them.
         for entry in &mut entries {
             if entry.kind == ActivityKind::WebhookChanged {
@@ -54,7 +60,10 @@ impl Service {
         self.require_admin(caller, "read the whole audit log")?;
         let (after, limit) = (after.unwrap_or(0), limit.clamp(1, MAX_PAGE) as usize);
         Ok(ResponseBody::Activity(
-            self.read(move |s| s.activity_after(after, limit)).await?,
+            self.store
+                .activity_after(after, limit)
+                .await
+                .map_err(store_error)?,
         ))
     }
 }

@@ -7,6 +7,7 @@ use tack_protocol::{
     Activity, Actor, ApiError, AuditFilter, BackupFile, Backups, Health, ResponseBody, SessionKind,
 };
 
+use super::store_error;
 use super::{Caller, Service};
 
 /// How far back one audit query reads before it answers with what it found.
@@ -35,7 +36,7 @@ impl Service {
         let runtime = self.runtime();
         let (jobs_queued, jobs_running, jobs_failed) = self.job_counts().await;
         let (requests_history, errors_history) = runtime.metrics.history();
-        let store_bytes = self.read(|s| s.size_on_disk()).await?;
+        let store_bytes = self.store.size_on_disk().await.map_err(store_error)?;
         Ok(ResponseBody::Health(Health {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_secs: runtime.started.elapsed().as_secs(),
@@ -123,7 +124,7 @@ impl Service {
 
     pub(crate) async fn all_keys(&self, caller: &Caller) -> Result<ResponseBody, ApiError> {
         self.require_admin(caller, "see everyone's keys")?;
-        let mut keys = self.read(|s| s.all_keys()).await?;
+        let mut keys = self.store.all_keys().await.map_err(store_error)?;
         keys.sort_by(|a, b| a.owner.cmp(&b.owner).then(a.added_at.cmp(&b.added_at)));
         Ok(ResponseBody::Keys(keys))
     }
@@ -161,27 +162,26 @@ impl Service {
                 && filter.until.is_none_or(|t| a.at <= t)
         };
         let limit = limit.clamp(1, 1000) as usize;
-        let found = self
-            .read(move |s| {
-                let mut found = Vec::new();
-                let mut cursor = before;
-                let mut scanned = 0;
-                while found.len() < limit && scanned < AUDIT_SCAN {
-                    let chunk = s.activity_before(cursor, 1000)?;
-                    let Some(last) = chunk.last() else { break };
-                    cursor = Some(last.seq);
-                    // The log is in time order: past `since`, nothing older can match.
-                    let past_since = filter.since.is_some_and(|t| last.at < t);
-                    scanned += chunk.len();
-                    found.extend(chunk.into_iter().filter(|a| matches(a)));
-                    if past_since {
-                        break;
-                    }
-                }
-                found.truncate(limit);
-                Ok(found)
-            })
-            .await?;
+        let mut found = Vec::new();
+        let mut cursor = before;
+        let mut scanned = 0;
+        while found.len() < limit && scanned < AUDIT_SCAN {
+            let chunk = self
+                .store
+                .activity_before(cursor, 1000)
+                .await
+                .map_err(store_error)?;
+            let Some(last) = chunk.last() else { break };
+            cursor = Some(last.seq);
+            // The log is in time order: past `since`, nothing older can match.
+            let past_since = filter.since.is_some_and(|t| last.at < t);
+            scanned += chunk.len();
+            found.extend(chunk.into_iter().filter(|a| matches(a)));
+            if past_since {
+                break;
+            }
+        }
+        found.truncate(limit);
         Ok(ResponseBody::Activity(found))
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use sha2::{Digest, Sha256};
 use tack_protocol::ApiError;
 
+use super::store_error;
 use super::{Caller, Service};
 
 #[derive(Default)]
@@ -84,7 +85,7 @@ impl Service {
             .map_err(|e| ApiError::unauthenticated(e.to_string()))?;
         let (id, secret) = (id.to_string(), secret.to_string());
         let lookup = id.clone();
-        let stored = self.read(move |s| s.token(&lookup)).await?;
+        let stored = self.store.token(&lookup).await.map_err(store_error)?;
         let remembered = stored.is_some() && self.tokens.knows(&id, presented);
         if !remembered {
             let hash = stored
@@ -123,7 +124,7 @@ impl Service {
     /// The account an SSH key belongs to, if it is known and the account is enabled.
     pub async fn authenticate_key(&self, fingerprint: &str) -> Result<Option<Caller>, ApiError> {
         let lookup = fingerprint.to_string();
-        let Some(key) = self.read(move |s| s.key(&lookup)).await? else {
+        let Some(key) = self.store.key(&lookup).await.map_err(store_error)? else {
             return Ok(None);
         };
         match self.user_by_id(key.owner).await? {

@@ -3,6 +3,7 @@
 use tack_data::Op;
 use tack_protocol::{ApiError, Comment, EventRecord, ProjectRole, ResponseBody};
 
+use super::store_error;
 use super::{Caller, Service, change, now_ms, validate};
 
 fn comment_from(events: Vec<tack_protocol::Event>) -> Result<Comment, ApiError> {
@@ -53,8 +54,10 @@ impl Service {
         id: u64,
     ) -> Result<(Comment, ProjectRole), ApiError> {
         let comment = self
-            .read(move |s| s.comment(id))
-            .await?
+            .store
+            .comment(id)
+            .await
+            .map_err(store_error)?
             .ok_or_else(|| ApiError::not_found(format!("no comment #{id}")))?;
         let project = self
             .project_by_id(comment.project)
@@ -115,7 +118,7 @@ impl Service {
         let (_, issue) = self.issue_for(caller, &issue, ProjectRole::Viewer).await?;
         let id = issue.id;
         Ok(ResponseBody::Comments(
-            self.read(move |s| s.comments_of(id)).await?,
+            self.store.comments_of(id).await.map_err(store_error)?,
         ))
     }
 }

@@ -8,6 +8,7 @@ use tack_protocol::query::Query;
 use tack_protocol::{ApiError, Event, EventRecord, ProjectId, ProjectRole};
 use tokio::sync::broadcast;
 
+use super::store_error;
 use super::{Caller, Service};
 
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ impl Service {
             query,
             live,
             replay_after: after_seq,
-            seq: self.last_seq(),
+            seq: self.last_seq().await?,
         })
     }
 
@@ -105,7 +106,12 @@ impl Service {
             EventRecord::Issue(issue) => Some(issue.clone()),
             EventRecord::Comment(comment) => {
                 let id = comment.issue;
-                self.read(move |s| s.issue(id)).await.ok().flatten()
+                self.store
+                    .issue(id)
+                    .await
+                    .map_err(store_error)
+                    .ok()
+                    .flatten()
             }
             _ => None,
         };
@@ -123,6 +129,9 @@ impl Service {
 
     /// The next page of logged events after `after`, for replay.
     pub async fn replay_page(&self, after: u64) -> Result<Vec<Event>, ApiError> {
-        self.read(move |s| s.events_after(after, REPLAY_PAGE)).await
+        self.store
+            .events_after(after, REPLAY_PAGE)
+            .await
+            .map_err(store_error)
     }
 }

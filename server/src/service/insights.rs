@@ -9,6 +9,7 @@ use tack_protocol::{
     StateCategory, WeekCount,
 };
 
+use super::store_error;
 use super::{Caller, Service, now_ms};
 
 const DAY: i64 = 86_400_000;
@@ -72,8 +73,10 @@ impl Service {
         // When each issue first entered a started state, from the log.
         let id = project.id;
         let log = self
-            .read(move |s| s.activity_of_project(id, 0, usize::MAX))
-            .await?;
+            .store
+            .activity_of_project(id, 0, usize::MAX)
+            .await
+            .map_err(store_error)?;
         let started_names: Vec<String> = project
             .states
             .iter()

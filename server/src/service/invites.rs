@@ -4,6 +4,7 @@
 use tack_data::{Op, StoredInvite};
 use tack_protocol::{ActivityKind, ApiError, Invite, ResponseBody, ServerRole, User};
 
+use super::store_error;
 use super::{Caller, Service, change, keys::parse_key, now_ms, tokens::issue_token, validate};
 
 /// Invites last at most 30 days.
@@ -71,8 +72,10 @@ impl Service {
             .map_err(|e| ApiError::invalid("code", e.to_string()))?;
         let lookup = id.clone();
         let stored = self
-            .read(move |s| s.invite(&lookup))
-            .await?
+            .store
+            .invite(&lookup)
+            .await
+            .map_err(store_error)?
             .ok_or_else(refused)?;
         let hash = stored.hash.clone();
         let matches = tokio::task::spawn_blocking(move || tack_keys::verify_secret(&secret, &hash))
@@ -157,8 +160,10 @@ impl Service {
     pub(crate) async fn list_invites(&self, caller: &Caller) -> Result<ResponseBody, ApiError> {
         self.require_admin(caller, "list invites")?;
         let mut invites: Vec<Invite> = self
-            .read(|s| s.invites())
-            .await?
+            .store
+            .invites()
+            .await
+            .map_err(store_error)?
             .into_iter()
             .map(|i| i.invite)
             .collect();
@@ -180,8 +185,10 @@ impl Service {
             .to_ascii_uppercase();
         let lookup = id.clone();
         let mut stored = self
-            .read(move |s| s.invite(&lookup))
-            .await?
+            .store
+            .invite(&lookup)
+            .await
+            .map_err(store_error)?
             .ok_or_else(|| {
                 ApiError::not_found(format!("no invite {}", validate::clean_line(&id)))
             })?;

@@ -10,6 +10,7 @@ use tack_protocol::{
 };
 
 use super::projects::state_by_name;
+use super::store_error;
 use super::{Caller, Service, change, now_ms, parse_issue_key, validate};
 
 /// How often a convenience change is retried when someone else changed the issue meanwhile.
@@ -304,7 +305,7 @@ impl Service {
                 ));
             }
             cursor = match current.parent {
-                Some(id) => self.read(move |s| s.issue(id)).await?,
+                Some(id) => self.store.issue(id).await.map_err(store_error)?,
                 None => None,
             };
             let _ = project;
@@ -483,8 +484,10 @@ impl Service {
         }
         let (project_id, moving) = (project.id, current.id);
         let column: Vec<Issue> = self
-            .read(move |s| s.issues_in_state(project_id, state))
-            .await?
+            .store
+            .issues_in_state(project_id, state)
+            .await
+            .map_err(store_error)?
             .into_iter()
             .filter(|i| i.id != moving)
             .collect();
@@ -563,7 +566,11 @@ impl Service {
         }
         let generation = self.cache().generation();
         let project_id = project.id;
-        let mut issues = self.read(move |s| s.issues_of_project(project_id)).await?;
+        let mut issues = self
+            .store
+            .issues_of_project(project_id)
+            .await
+            .map_err(store_error)?;
         let order = |state: u32| {
             project
                 .states
@@ -586,7 +593,11 @@ impl Service {
         }
         let generation = self.cache().generation();
         let id = project.id;
-        let issues = self.read(move |s| s.issues_of_project(id)).await?;
+        let issues = self
+            .store
+            .issues_of_project(id)
+            .await
+            .map_err(store_error)?;
         let cache = self.cache();
         Ok(cache
             .query_boards
@@ -598,7 +609,11 @@ impl Service {
             return Ok(open);
         }
         let generation = self.cache().generation();
-        let assigned = self.read(move |s| s.issues_assigned_to(user)).await?;
+        let assigned = self
+            .store
+            .issues_assigned_to(user)
+            .await
+            .map_err(store_error)?;
         let open: Vec<Issue> = assigned
             .into_iter()
             .filter(|i| i.closed_at.is_none())
@@ -642,9 +657,12 @@ impl Service {
             None => {
                 let pool: Arc<Vec<Issue>> = match (assignee, filter.open) {
                     (Some(user), Some(true)) => self.open_issues_of(user).await?,
-                    (Some(user), _) => {
-                        Arc::new(self.read(move |s| s.issues_assigned_to(user)).await?)
-                    }
+                    (Some(user), _) => Arc::new(
+                        self.store
+                            .issues_assigned_to(user)
+                            .await
+                            .map_err(store_error)?,
+                    ),
                     (None, _) => {
                         for project in self.readable_projects(caller, false).await? {
                             if let Some(project) = self.project_by_id(project.id).await? {
@@ -753,15 +771,7 @@ impl Service {
         if !slims.is_empty() {
             // Slim issues have no description: answer with the stored ones.
             let ids: Vec<u64> = out.iter().map(|i| i.id).collect();
-            out = self
-                .read(move |s| {
-                    let mut full = Vec::with_capacity(ids.len());
-                    for id in ids {
-                        full.extend(s.issue(id)?);
-                    }
-                    Ok(full)
-                })
-                .await?;
+            out = self.store.issues_by_id(&ids).await.map_err(store_error)?;
         }
         Ok(ResponseBody::Issues(out))
     }

@@ -4,6 +4,7 @@
 use tack_data::Op;
 use tack_protocol::{ApiError, JobKind, JobState, ResponseBody};
 
+use super::store_error;
 use super::{Caller, Service, change, now_ms};
 
 impl Service {
@@ -14,7 +15,7 @@ impl Service {
     ) -> Result<ResponseBody, ApiError> {
         self.require_admin(caller, "see the job queue")?;
         let running = self.runtime().jobs.running();
-        let mut jobs = self.read(move |s| s.jobs(None)).await?;
+        let mut jobs = self.store.jobs(None).await.map_err(store_error)?;
         for job in &mut jobs {
             if job.state == JobState::Queued && running.contains(&job.id) {
                 job.state = JobState::Running;
@@ -27,14 +28,19 @@ impl Service {
     /// (queued, running, failed).
     pub async fn job_counts(&self) -> (u32, u32, u32) {
         let running = self.runtime().jobs.running().len() as u32;
-        let jobs = self.read(|s| s.jobs(None)).await.unwrap_or_default();
+        let jobs = self
+            .store
+            .jobs(None)
+            .await
+            .map_err(store_error)
+            .unwrap_or_default();
         let failed = jobs.iter().filter(|j| j.state == JobState::Failed).count() as u32;
         let queued = (jobs.len() as u32).saturating_sub(failed + running);
         (queued, running, failed)
     }
 
     async fn job_or_not_found(&self, id: u64) -> Result<tack_protocol::Job, ApiError> {
-        self.read(move |s| s.job(id)).await?.ok_or_else(|| {
+        self.store.job(id).await.map_err(store_error)?.ok_or_else(|| {
             ApiError::not_found(format!(
                 "no job #{id} (finished jobs leave the queue); `tack ctl job list` shows the queue"
             ))

@@ -3,6 +3,7 @@
 use tack_data::{Op, PendingKey};
 use tack_protocol::{ApiError, ResponseBody, SshKey};
 
+use super::store_error;
 use super::{Caller, Service, change, now_ms};
 
 pub(crate) fn parse_key(public_key: &str, owner: u64) -> Result<SshKey, ApiError> {
@@ -64,8 +65,10 @@ impl Service {
     pub async fn key_is_pending(&self, fingerprint: &str) -> Result<bool, ApiError> {
         let lookup = fingerprint.to_string();
         Ok(!self
-            .read(move |s| s.pending_keys(&lookup))
-            .await?
+            .store
+            .pending_keys(&lookup)
+            .await
+            .map_err(store_error)?
             .is_empty())
     }
 
@@ -80,7 +83,11 @@ impl Service {
             return Ok(None);
         };
         let lookup = fingerprint.to_string();
-        let claims = self.read(move |s| s.pending_keys(&lookup)).await?;
+        let claims = self
+            .store
+            .pending_keys(&lookup)
+            .await
+            .map_err(store_error)?;
         let owner = tokio::task::spawn_blocking(move || {
             claims
                 .iter()
@@ -118,12 +125,17 @@ impl Service {
         fingerprint: String,
     ) -> Result<ResponseBody, ApiError> {
         let lookup = fingerprint.trim().to_string();
-        let key = self.read(move |s| s.key(&lookup)).await?.ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no key {}; `tack ctl key list` shows yours",
-                super::validate::clean_line(&fingerprint)
-            ))
-        })?;
+        let key = self
+            .store
+            .key(&lookup)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no key {}; `tack ctl key list` shows yours",
+                    super::validate::clean_line(&fingerprint)
+                ))
+            })?;
         if caller.user_id() != Some(key.owner) && !caller.is_admin() {
             return Err(ApiError::forbidden("you can only remove your own keys"));
         }
@@ -145,7 +157,7 @@ impl Service {
         user: Option<String>,
     ) -> Result<ResponseBody, ApiError> {
         let owner = self.target_user(caller, user).await?;
-        let keys = self.read(move |s| s.keys_of(owner.id)).await?;
+        let keys = self.store.keys_of(owner.id).await.map_err(store_error)?;
         Ok(ResponseBody::Keys(keys))
     }
 }

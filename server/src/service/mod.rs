@@ -145,6 +145,9 @@ pub fn now_ms() -> Timestamp {
 }
 
 pub(crate) fn store_error(err: StoreError) -> ApiError {
+    if let StoreError::Unavailable(reason) = err {
+        return ApiError::unavailable(reason);
+    }
     tracing::error!(error = %err, "store read failed");
     ApiError::internal(format!(
         "the store could not be read ({err}); the server log has details"
@@ -215,25 +218,9 @@ impl Service {
         &self.store
     }
 
-    pub fn last_seq(&self) -> u64 {
-        self.store.last_seq()
-    }
-
-    /// Runs a store read on the blocking pool, so sled never stalls the async runtime.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-    {
-        // A failed store may hold writes it refused: nothing it says can be trusted any more.
-        if let tack_data::StoreHealth::Failed(reason) = self.store.health() {
-            return Err(ApiError::unavailable(reason));
-        }
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
-            Ok(result) => result.map_err(store_error),
-            Err(err) => Err(ApiError::internal(format!("a store read failed: {err}"))),
-        }
+    /// The newest durable event's sequence.
+    pub async fn last_seq(&self) -> Result<u64, ApiError> {
+        self.store.last_seq().await.map_err(store_error)
     }
 
     /// Commits one change and waits until it is durable.
@@ -317,7 +304,7 @@ impl Service {
             return Ok(Some(user));
         }
         let generation = self.cache.generation();
-        let user = self.read(move |s| s.user(id)).await?;
+        let user = self.store.user(id).await.map_err(store_error)?;
         Ok(user.map(|u| self.cache.fill_user(generation, u)))
     }
 
@@ -329,8 +316,10 @@ impl Service {
         let shown = validate::clean_line(&handle);
         let generation = self.cache.generation();
         let user = self
-            .read(move |s| s.user_by_handle(&handle))
-            .await?
+            .store
+            .user_by_handle(&handle)
+            .await
+            .map_err(store_error)?
             .ok_or_else(|| {
                 ApiError::not_found(format!(
                     "no user @{shown}; `tack ctl user list` shows who exists"
@@ -381,8 +370,10 @@ impl Service {
         let generation = self.cache.generation();
         let shown = validate::clean_line(&key);
         let project = self
-            .read(move |s| s.project_by_key(&key))
-            .await?
+            .store
+            .project_by_key(&key)
+            .await
+            .map_err(store_error)?
             .ok_or_else(|| {
                 ApiError::not_found(format!(
                     "no project {shown}; `tack ctl project list` shows yours"
@@ -396,7 +387,7 @@ impl Service {
             return Ok(Some(project));
         }
         let generation = self.cache.generation();
-        let project = self.read(move |s| s.project(id)).await?;
+        let project = self.store.project(id).await.map_err(store_error)?;
         Ok(project.map(|p| self.cache.fill_project(generation, p)))
     }
 
@@ -473,8 +464,10 @@ impl Service {
         let generation = self.cache.generation();
         let project_id = project.id;
         let issue = self
-            .read(move |s| s.issue_by_number(project_id, number))
-            .await?
+            .store
+            .issue_by_number(project_id, number)
+            .await
+            .map_err(store_error)?
             .ok_or_else(|| ApiError::not_found(format!("no issue {}-{number}", project.key)))?;
         Ok((*self.cache.fill_issue(generation, issue)).clone())
     }

@@ -8,6 +8,7 @@ use tack_protocol::{
     ApiError, EmailMode, Issue, NotificationKind, ProjectRole, ResponseBody, UserId,
 };
 
+use super::store_error;
 use super::{Caller, Service};
 
 /// The most notifications one request returns.
@@ -37,20 +38,18 @@ pub(crate) fn mention_handles(text: &str) -> Vec<String> {
 impl Service {
     /// Who gets the daily digest: enabled people whose mail setting is `digest`.
     pub async fn digest_readers(&self) -> Vec<UserId> {
-        let found = self
-            .read(|s| {
-                let mut readers = Vec::new();
-                for user in s.users()? {
-                    if !user.disabled
-                        && s.user_settings(user.id)?.email_notifications == EmailMode::Digest
-                    {
-                        readers.push(user.id);
-                    }
-                }
-                Ok(readers)
-            })
-            .await;
-        found.unwrap_or_default()
+        let Ok(users) = self.store.users().await else {
+            return Vec::new();
+        };
+        let mut readers = Vec::new();
+        for user in users.into_iter().filter(|u| !u.disabled) {
+            if let Ok(settings) = self.store.user_settings(user.id).await
+                && settings.email_notifications == EmailMode::Digest
+            {
+                readers.push(user.id);
+            }
+        }
+        readers
     }
 
     async fn mentioned(&self, text: &str) -> Vec<UserId> {
@@ -76,7 +75,11 @@ impl Service {
         let watching = match before {
             Some(issue) => {
                 let id = issue.id;
-                self.read(move |s| s.watchers(id)).await.unwrap_or_default()
+                self.store
+                    .watchers(id)
+                    .await
+                    .map_err(store_error)
+                    .unwrap_or_default()
             }
             None => Vec::new(),
         };
@@ -155,8 +158,10 @@ impl Service {
     ) -> Result<ResponseBody, ApiError> {
         let user = Self::inbox_owner(caller)?;
         let mut notifications = self
-            .read(move |s| s.notifications(user, unread_only, INBOX_PAGE))
-            .await?;
+            .store
+            .notifications(user, unread_only, INBOX_PAGE)
+            .await
+            .map_err(store_error)?;
         // Only what the person may still read: membership can end after a notification.
         let mut visible = Vec::with_capacity(notifications.len());
         for notification in notifications.drain(..) {

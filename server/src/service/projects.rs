@@ -8,6 +8,7 @@ use tack_protocol::{
     WorkflowState,
 };
 
+use super::store_error;
 use super::{Caller, Service, change, now_ms, validate};
 
 const MAX_STATES: usize = 20;
@@ -111,8 +112,10 @@ impl Service {
         include_archived: bool,
     ) -> Result<Vec<Project>, ApiError> {
         let mut projects: Vec<Project> = self
-            .read(|s| s.projects())
-            .await?
+            .store
+            .projects()
+            .await
+            .map_err(store_error)?
             .into_iter()
             .filter(|p| Self::role_in(caller, p).is_some() && (include_archived || !p.archived))
             .collect();
@@ -355,11 +358,15 @@ impl Service {
         }
         let (project_id, removed_id) = (project.id, removed.id);
         let mut issues = self
-            .read(move |s| s.issues_in_state(project_id, removed_id))
-            .await?;
+            .store
+            .issues_in_state(project_id, removed_id)
+            .await
+            .map_err(store_error)?;
         let mut target_column = self
-            .read(move |s| s.issues_in_state(project_id, target.id))
-            .await?;
+            .store
+            .issues_in_state(project_id, target.id)
+            .await
+            .map_err(store_error)?;
         let mut last = target_column.pop().map(|i| i.rank);
         let now = now_ms();
         for issue in &mut issues {

@@ -11,6 +11,7 @@ use tack_protocol::{
 };
 
 use super::notifications::mention_handles;
+use super::store_error;
 use super::{Caller, Service, now_ms, validate};
 use crate::search_index::highlight::snippet;
 
@@ -90,8 +91,10 @@ impl Service {
             })
         };
         let mut users = self
-            .read(|s| s.users())
-            .await?
+            .store
+            .users()
+            .await
+            .map_err(store_error)?
             .into_iter()
             .map(|u| (u.handle.clone(), u.id))
             .collect::<HashMap<_, _>>();
@@ -150,7 +153,7 @@ impl Service {
                 .collect();
         }
         for id in missing {
-            if let Some(issue) = self.read(move |s| s.issue(id)).await?
+            if let Some(issue) = self.store.issue(id).await.map_err(store_error)?
                 && let Some(project) = self.project_by_id(issue.project).await?
             {
                 let open = project
@@ -198,25 +201,24 @@ impl Service {
                 .iter()
                 .map(|(_, i)| (i.id, i.description.clone()))
                 .collect();
-            let gathered = self
-                .read(move |s| {
-                    let mut out = Vec::new();
-                    for (id, description) in ids {
-                        let comments = if commenters || mentions {
-                            s.comments_of(id)?
-                        } else {
-                            Vec::new()
-                        };
-                        let watching = if watchers {
-                            s.watchers(id)?
-                        } else {
-                            Vec::new()
-                        };
-                        out.push((id, description, comments, watching));
-                    }
-                    Ok(out)
-                })
-                .await?;
+            let store = &self.store;
+            let gathered = futures::future::try_join_all(ids.into_iter().map(
+                |(id, description)| async move {
+                    let comments = if commenters || mentions {
+                        store.comments_of(id).await?
+                    } else {
+                        Vec::new()
+                    };
+                    let watching = if watchers {
+                        store.watchers(id).await?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok::<_, tack_data::StoreError>((id, description, comments, watching))
+                },
+            ))
+            .await
+            .map_err(store_error)?;
             for (id, description, comments, watching) in gathered {
                 let mut said = description;
                 let mut by = Vec::new();
@@ -282,7 +284,7 @@ impl Service {
         let mut hits = Vec::new();
         for (id, score, stored) in found {
             // The index may trail the store by a moment: the store has the last word.
-            let Some(issue) = self.read(move |s| s.issue(id)).await? else {
+            let Some(issue) = self.store.issue(id).await.map_err(store_error)? else {
                 continue;
             };
             if !readable_contains(&projects, issue.project) {

@@ -3,6 +3,7 @@
 use tack_data::{Op, StoredToken};
 use tack_protocol::{ActivityKind, ApiError, ApiToken, ResponseBody};
 
+use super::store_error;
 use super::{Caller, Service, change, now_ms, validate};
 
 pub(crate) fn issue_token(user: u64, name: &str) -> Result<(StoredToken, String), ApiError> {
@@ -61,7 +62,7 @@ impl Service {
             (None, Caller::Console) => None,
             _ => Some(self.target_user(caller, user).await?.id),
         };
-        let tokens = self.read(move |s| s.tokens(owner)).await?;
+        let tokens = self.store.tokens(owner).await.map_err(store_error)?;
         Ok(ResponseBody::Tokens(
             tokens.into_iter().map(|t| t.token).collect(),
         ))
@@ -80,12 +81,17 @@ impl Service {
             .unwrap_or_default()
             .to_string();
         let lookup = id.clone();
-        let mut stored = self.read(move |s| s.token(&lookup)).await?.ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no token {}; `tack ctl token list` shows yours",
-                validate::clean_line(&id)
-            ))
-        })?;
+        let mut stored = self
+            .store
+            .token(&lookup)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no token {}; `tack ctl token list` shows yours",
+                    validate::clean_line(&id)
+                ))
+            })?;
         if caller.user_id() != Some(stored.token.user) && !caller.is_admin() {
             return Err(ApiError::forbidden("you can only revoke your own tokens"));
         }

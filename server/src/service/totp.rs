@@ -6,6 +6,7 @@ use tack_data::{Op, TotpRecord};
 use tack_protocol::{ApiError, ResponseBody, User};
 use totp_rs::{Builder, Totp};
 
+use super::store_error;
 use super::{Caller, Service, change};
 
 const ISSUER: &str = "tack";
@@ -114,7 +115,7 @@ impl Service {
     }
 
     async fn totp_record(&self, user: u64) -> Result<Option<TotpRecord>, ApiError> {
-        self.read(move |s| s.totp(user)).await
+        self.store.totp(user).await.map_err(store_error)
     }
 
     pub(crate) async fn begin_totp(&self, caller: &Caller) -> Result<ResponseBody, ApiError> {

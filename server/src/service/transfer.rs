@@ -9,6 +9,7 @@ use tack_protocol::{
     ProjectRole, ResponseBody, ServerRole, StateCategory, User, UserId,
 };
 
+use super::store_error;
 use super::{Caller, Service, change, now_ms, validate};
 
 /// An export page stops growing past this much text, to stay well inside a frame.
@@ -61,13 +62,11 @@ impl Service {
         issues.sort_by_key(|i| i.number);
         issues.truncate(limit.clamp(1, 1000) as usize);
         let ids: Vec<u64> = issues.iter().map(|i| i.id).collect();
-        let comments = self
-            .read(move |s| {
-                ids.into_iter()
-                    .map(|id| s.comments_of(id))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .await?;
+        let store = &self.store;
+        let comments =
+            futures::future::try_join_all(ids.into_iter().map(|id| store.comments_of(id)))
+                .await
+                .map_err(store_error)?;
         let mut page = Vec::new();
         let mut bytes = 0;
         for (issue, comments) in issues.into_iter().zip(comments) {
@@ -92,8 +91,10 @@ impl Service {
         report: &mut ImportReport,
     ) -> Result<HashMap<String, UserId>, ApiError> {
         let mut known: HashMap<String, UserId> = self
-            .read(|s| s.users())
-            .await?
+            .store
+            .users()
+            .await
+            .map_err(store_error)?
             .into_iter()
             .map(|u| (u.handle, u.id))
             .collect();

@@ -4,6 +4,7 @@
 use tack_data::Op;
 use tack_protocol::{ApiError, EmailMode, ResponseBody, ServerRole, User};
 
+use super::store_error;
 use super::{Caller, Service, change, now_ms, validate};
 
 impl Service {
@@ -68,7 +69,7 @@ impl Service {
     /// Everyone, for server admins. A plain user sees themselves and the people who share a
     /// project with them, and nobody's email but their own.
     pub(crate) async fn list_users(&self, caller: &Caller) -> Result<ResponseBody, ApiError> {
-        let mut users = self.read(|s| s.users()).await?;
+        let mut users = self.store.users().await.map_err(store_error)?;
         if !caller.is_admin() {
             let me = caller.user_id();
             let mut shared: std::collections::HashSet<u64> = me.into_iter().collect();
@@ -135,7 +136,7 @@ impl Service {
         }
         if let Some(mode) = email_notifications {
             let id = user.id;
-            let mut settings = self.read(move |s| s.user_settings(id)).await?;
+            let mut settings = self.store.user_settings(id).await.map_err(store_error)?;
             if mode != EmailMode::Off && user.email.is_none() {
                 return Err(ApiError::invalid(
                     "email_notifications",
@@ -153,7 +154,7 @@ impl Service {
             settings.email_notifications = mode;
             // A digest starts from now, not from the whole history.
             if mode == EmailMode::Digest {
-                settings.digest_watermark = settings.digest_watermark.max(self.last_seq());
+                settings.digest_watermark = settings.digest_watermark.max(self.last_seq().await?);
             }
             self.commit(
                 caller,
@@ -197,7 +198,7 @@ impl Service {
             None => None,
         };
         let id = user.id;
-        let tokens = self.read(move |s| s.tokens(Some(id))).await?;
+        let tokens = self.store.tokens(Some(id)).await.map_err(store_error)?;
         for token in &tokens {
             self.revoke_token_in_memory(&token.token.id);
         }
@@ -222,7 +223,7 @@ impl Service {
     ) -> Result<ResponseBody, ApiError> {
         let user = self.target_user(caller, handle).await?;
         let id = user.id;
-        let settings = self.read(move |s| s.user_settings(id)).await?;
+        let settings = self.store.user_settings(id).await.map_err(store_error)?;
         Ok(ResponseBody::UserSettings { user, settings })
     }
 }

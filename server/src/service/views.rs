@@ -4,6 +4,7 @@
 use tack_data::Op;
 use tack_protocol::{ApiError, IssueFilter, Layout, ProjectRole, ResponseBody, SavedView, UserId};
 
+use super::store_error;
 use super::{Caller, Service, now_ms, validate};
 
 const MAX_NAME: usize = 60;
@@ -18,7 +19,7 @@ impl Service {
     async fn visible_views(&self, caller: &Caller) -> Result<Vec<SavedView>, ApiError> {
         let me = owner_of(caller);
         let mut out = Vec::new();
-        for view in self.read(|s| s.views()).await? {
+        for view in self.store.views().await.map_err(store_error)? {
             let readable = match view.project {
                 Some(id) => self
                     .project_by_id(id)
@@ -87,11 +88,17 @@ impl Service {
             ));
         }
         let me = owner_of(caller);
-        let existing = self.read(|s| s.views()).await?.into_iter().find(|v| {
-            v.owner == me
-                && v.name.eq_ignore_ascii_case(&name)
-                && v.project == project.as_ref().map(|p| p.id)
-        });
+        let existing = self
+            .store
+            .views()
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .find(|v| {
+                v.owner == me
+                    && v.name.eq_ignore_ascii_case(&name)
+                    && v.project == project.as_ref().map(|p| p.id)
+            });
         let view = SavedView {
             id: existing.as_ref().map_or(0, |v| v.id),
             name: name.clone(),

@@ -4,6 +4,7 @@
 use tack_data::{Op, StoredWebhook};
 use tack_protocol::{ApiError, ProjectRole, ResponseBody, WEBHOOK_EVENTS, Webhook, WebhookStatus};
 
+use super::store_error;
 use super::{Caller, Service, change, now_ms, validate};
 
 const MAX_SECRET: usize = 256;
@@ -98,8 +99,10 @@ impl Service {
             .and_then(|id| id.parse::<u64>().ok())
             .unwrap_or(0);
         let stored = self
-            .read(move |s| s.webhook(id))
-            .await?
+            .store
+            .webhook(id)
+            .await
+            .map_err(store_error)?
             .ok_or_else(|| ApiError::internal("the webhook was created but cannot be read back"))?;
         Ok(ResponseBody::Webhook(self.status(stored.hook)))
     }
@@ -113,7 +116,7 @@ impl Service {
             .project_for(caller, &project, ProjectRole::Owner)
             .await?;
         let id = project.id;
-        let hooks = self.read(move |s| s.webhooks_of(id)).await?;
+        let hooks = self.store.webhooks_of(id).await.map_err(store_error)?;
         Ok(ResponseBody::Webhooks(
             hooks.into_iter().map(|h| self.status(h.hook)).collect(),
         ))
@@ -124,11 +127,16 @@ impl Service {
         caller: &Caller,
         id: u64,
     ) -> Result<ResponseBody, ApiError> {
-        let stored = self.read(move |s| s.webhook(id)).await?.ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no webhook #{id}; `tack ctl webhook list PROJECT` shows them"
-            ))
-        })?;
+        let stored = self
+            .store
+            .webhook(id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no webhook #{id}; `tack ctl webhook list PROJECT` shows them"
+                ))
+            })?;
         let project = self
             .project_for(caller, &stored.hook.project_key, ProjectRole::Owner)
             .await?;
@@ -156,15 +164,15 @@ impl Service {
             .await?;
         let id = project.id;
         let limit = limit.clamp(1, 500) as usize;
-        let mut deliveries = self
-            .read(move |s| {
-                let mut all = Vec::new();
-                for hook in s.webhooks_of(id)? {
-                    all.extend(s.deliveries(hook.hook.id, limit)?);
-                }
-                Ok(all)
-            })
-            .await?;
+        let mut deliveries = Vec::new();
+        for hook in self.store.webhooks_of(id).await.map_err(store_error)? {
+            deliveries.extend(
+                self.store
+                    .deliveries(hook.hook.id, limit)
+                    .await
+                    .map_err(store_error)?,
+            );
+        }
         deliveries.sort_by_key(|d| std::cmp::Reverse(d.id));
         deliveries.truncate(limit);
         Ok(ResponseBody::Deliveries(deliveries))

@@ -193,7 +193,7 @@ async fn handshake<S: AsyncRead>(
         version,
         server: format!("tack/{}", env!("CARGO_PKG_VERSION")),
         identity: caller.identity(),
-        event_seq: service.last_seq(),
+        event_seq: service.last_seq().await?,
     };
     Ok((caller, welcome))
 }

@@ -1,39 +1,15 @@
-//! Reads of the operational collections: the job queue, webhooks and their delivery log,
+//! The sled engine's reads of the operational collections: the job queue, webhooks and their delivery log,
 //! email settings, and the audit log read newest first.
 
 use tack_protocol::{Activity, Delivery, Job, JobState, SshKey, Timestamp, UserId, UserSettings};
 
 use crate::records::{StoredWebhook, decode};
-use crate::sled_store::SledStore;
+use crate::sled_store::SledEngine;
 use crate::trees::{self, T};
 use crate::{StoreError, keys};
 
-pub trait OpsStore {
-    /// Jobs in id order, optionally in one state (`Running` is known only to the workers, so
-    /// the store answers it with the queued ones).
-    fn jobs(&self, state: Option<JobState>) -> Result<Vec<Job>, StoreError>;
-    fn job(&self, id: u64) -> Result<Option<Job>, StoreError>;
-    /// Queued jobs whose time has come, earliest first.
-    fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>, StoreError>;
-    /// When the earliest queued job may run.
-    fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError>;
-    fn webhooks_of(&self, project: u64) -> Result<Vec<StoredWebhook>, StoreError>;
-    fn webhook(&self, id: u64) -> Result<Option<StoredWebhook>, StoreError>;
-    /// A webhook's delivery attempts, newest first.
-    fn deliveries(&self, hook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError>;
-    fn user_settings(&self, user: UserId) -> Result<UserSettings, StoreError>;
-    fn all_keys(&self) -> Result<Vec<SshKey>, StoreError>;
-    fn views(&self) -> Result<Vec<tack_protocol::SavedView>, StoreError>;
-    /// Activity entries before `before` (a sequence; all when `None`), newest first.
-    fn activity_before(
-        &self,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<Activity>, StoreError>;
-}
-
-impl OpsStore for SledStore {
-    fn jobs(&self, state: Option<JobState>) -> Result<Vec<Job>, StoreError> {
+impl SledEngine {
+    pub fn jobs(&self, state: Option<JobState>) -> Result<Vec<Job>, StoreError> {
         let wanted = state.map(|s| match s {
             JobState::Running => JobState::Queued,
             other => other,
@@ -45,11 +21,11 @@ impl OpsStore for SledStore {
             .collect())
     }
 
-    fn job(&self, id: u64) -> Result<Option<Job>, StoreError> {
+    pub fn job(&self, id: u64) -> Result<Option<Job>, StoreError> {
         self.get(T::Jobs, &keys::id(id))
     }
 
-    fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>, StoreError> {
+    pub fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>, StoreError> {
         let end = keys::pair(now.max(0) as u64 + 1, 0);
         let mut out = Vec::new();
         for key in self.trees.get(T::JobsDue).range(..end).keys().take(limit) {
@@ -63,7 +39,7 @@ impl OpsStore for SledStore {
         Ok(out)
     }
 
-    fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {
+    pub fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {
         Ok(self
             .trees
             .get(T::JobsDue)
@@ -72,7 +48,7 @@ impl OpsStore for SledStore {
             .map(|at| at as Timestamp))
     }
 
-    fn webhooks_of(&self, project: u64) -> Result<Vec<StoredWebhook>, StoreError> {
+    pub fn webhooks_of(&self, project: u64) -> Result<Vec<StoredWebhook>, StoreError> {
         self.trees
             .get(T::Webhooks)
             .scan_prefix(keys::id(project))
@@ -81,14 +57,14 @@ impl OpsStore for SledStore {
             .collect()
     }
 
-    fn webhook(&self, id: u64) -> Result<Option<StoredWebhook>, StoreError> {
+    pub fn webhook(&self, id: u64) -> Result<Option<StoredWebhook>, StoreError> {
         Ok(self
             .all::<StoredWebhook>(T::Webhooks)?
             .into_iter()
             .find(|h| h.hook.id == id))
     }
 
-    fn deliveries(&self, hook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+    pub fn deliveries(&self, hook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
         self.trees
             .get(T::Deliveries)
             .scan_prefix(keys::id(hook))
@@ -99,21 +75,21 @@ impl OpsStore for SledStore {
             .collect()
     }
 
-    fn user_settings(&self, user: UserId) -> Result<UserSettings, StoreError> {
+    pub fn user_settings(&self, user: UserId) -> Result<UserSettings, StoreError> {
         Ok(self
             .get(T::UserSettings, &keys::id(user))?
             .unwrap_or_default())
     }
 
-    fn all_keys(&self) -> Result<Vec<SshKey>, StoreError> {
+    pub fn all_keys(&self) -> Result<Vec<SshKey>, StoreError> {
         self.all(T::Keys)
     }
 
-    fn views(&self) -> Result<Vec<tack_protocol::SavedView>, StoreError> {
+    pub fn views(&self) -> Result<Vec<tack_protocol::SavedView>, StoreError> {
         self.all(T::Views)
     }
 
-    fn activity_before(
+    pub fn activity_before(
         &self,
         before: Option<u64>,
         limit: usize,
