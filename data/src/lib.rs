@@ -8,6 +8,8 @@ mod apply;
 mod apply_import;
 mod apply_ops;
 pub mod backup;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod doctor;
 pub mod durable_mark;
 mod health;
