@@ -1,12 +1,18 @@
-//! Backups: one file holding every tree, with a header and a SHA-256 checksum at the end.
+//! Backups: one file holding every record by collection, with a header and a SHA-256 checksum
+//! at the end. Indexes are not in it: they are derived from the records, and a restore rebuilds
+//! them, so the file says only what the data is, not how one engine lays it out.
 //!
 //! ```text
-//! "TACKBKP1" | schema u32 | created_at i64 |
-//!   ( 0x01 name_len u16 name | 0x02 key_len u32 key value_len u32 value )* |
+//! "TACKBKP2" | schema u32 | created_at i64 |
+//!   ( 0x01 name_len u16 collection | 0x02 key_len u32 key value_len u32 record )* |
 //! 0x00 | records u64 | sha256 of everything before it (32 bytes)
 //! ```
-//! Integers are big-endian. A backup is taken on the writer thread between two writes, so it is
-//! a consistent snapshot; restore checks the checksum before it writes anything.
+//! Integers are big-endian. A key is the record's identity in its collection (big-endian ids,
+//! joined for compound keys such as an issue's watcher; a name for counters and dedupe keys);
+//! a record is its bincode 2 encoding. A backup is taken on the writer thread between two
+//! writes, so it is a consistent snapshot; restore checks the checksum before it writes
+//! anything. Backups of the first format (`TACKBKP1`, every tree including the indexes) still
+//! restore: their index entries are skipped and rebuilt.
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -15,11 +21,13 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::sled_store::open_db;
-use crate::trees::{TREE_NAMES, Trees};
+use crate::trees::{TREE_NAMES, Trees, is_derived};
 use crate::verify::{self, IntegrityReport};
 use crate::{StoreError, migrate};
 
-const MAGIC: &[u8; 8] = b"TACKBKP1";
+const MAGIC: &[u8; 8] = b"TACKBKP2";
+/// The first format, which also held the index trees.
+const MAGIC_V1: &[u8; 8] = b"TACKBKP1";
 const TAG_END: u8 = 0;
 const TAG_TREE: u8 = 1;
 const TAG_ENTRY: u8 = 2;
@@ -72,6 +80,17 @@ fn hex(bytes: &[u8]) -> String {
 /// Writes a snapshot of every tree to `path` (through a temporary file, then renamed, so a
 /// failed backup never leaves a half file under the final name).
 pub fn write_backup(db: &sled::Db, trees: &Trees, path: &Path) -> Result<BackupInfo, StoreError> {
+    let _ = db;
+    write_trees(trees, path, MAGIC, |name| !is_derived(name))
+}
+
+/// Writes the trees `wanted` names, under `magic`.
+fn write_trees(
+    trees: &Trees,
+    path: &Path,
+    magic: &[u8; 8],
+    wanted: impl Fn(&str) -> bool,
+) -> Result<BackupInfo, StoreError> {
     let schema_version = migrate::schema_version(trees)?.unwrap_or(migrate::CURRENT_SCHEMA);
     let created_at = now_ms();
     let tmp = path.with_extension("partial");
@@ -92,11 +111,14 @@ pub fn write_backup(db: &sled::Db, trees: &Trees, path: &Path) -> Result<BackupI
             hasher: Sha256::new(),
             written: 0,
         };
-        out.write_all(MAGIC)?;
+        out.write_all(magic)?;
         out.write_all(&schema_version.to_be_bytes())?;
         out.write_all(&created_at.to_be_bytes())?;
         let mut records = 0u64;
         for (name, tree) in TREE_NAMES.iter().zip(&trees.all) {
+            if !wanted(name) {
+                continue;
+            }
             out.write_all(&[TAG_TREE])?;
             out.write_all(&(name.len() as u16).to_be_bytes())?;
             out.write_all(name.as_bytes())?;
@@ -133,7 +155,6 @@ pub fn write_backup(db: &sled::Db, trees: &Trees, path: &Path) -> Result<BackupI
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    let _ = db;
     result.map_err(|e| backup_error(format!("backup to {} failed: {e}", path.display())))
 }
 
@@ -163,7 +184,7 @@ fn read_backup(
     };
     let mut magic = [0u8; 8];
     read_exact(&mut reader, &mut magic)?;
-    if &magic != MAGIC {
+    if &magic != MAGIC && &magic != MAGIC_V1 {
         return Err(backup_error(format!(
             "{} is not a tack backup",
             path.display()
@@ -319,6 +340,9 @@ fn build_store(backup: &Path, path: &Path) -> Result<(IntegrityReport, u64), Sto
         Ok(())
     };
     read_backup(backup, |tree, key, value| {
+        if is_derived(tree) {
+            return Ok(());
+        }
         let same = batch
             .as_ref()
             .is_some_and(|(name, _, n)| name == tree && *n < 10_000);
@@ -336,6 +360,7 @@ fn build_store(backup: &Path, path: &Path) -> Result<(IntegrityReport, u64), Sto
     db.flush()?;
     let trees = Trees::open(&db)?;
     migrate::run(&db, &trees, path)?;
+    crate::doctor::rebuild_indexes(&trees)?;
     let report = verify::check(&trees)?;
     let last_seq = trees
         .get(crate::trees::T::Meta)
@@ -344,4 +369,98 @@ fn build_store(backup: &Path, path: &Path) -> Result<(IntegrityReport, u64), Sto
         .unwrap_or(0);
     db.flush()?;
     Ok((report, last_seq))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tack_protocol::{Actor, Issue, Priority, Project, StateCategory, WorkflowState};
+
+    use super::*;
+    use crate::{Op, SledEngine, StoreConfig, Write};
+
+    fn write(op: Op) -> Write {
+        Write {
+            actor: Actor::Console,
+            at: 1,
+            op,
+            changes: Vec::new(),
+            follow: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_backup_of_the_first_format_with_its_index_trees_still_restores() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let engine = SledEngine::open(&StoreConfig::new(dir.path().join("store"))).unwrap();
+        let project = Project {
+            id: 0,
+            key: "TACK".into(),
+            name: "Tack".into(),
+            description: String::new(),
+            states: vec![WorkflowState {
+                id: 1,
+                name: "Todo".into(),
+                category: StateCategory::Unstarted,
+            }],
+            next_state_id: 2,
+            members: Vec::new(),
+            next_issue_number: 1,
+            archived: false,
+            created_at: 0,
+            updated_at: 0,
+        };
+        rt.block_on(engine.submit(write(Op::CreateProject(project))).wait())
+            .unwrap();
+        for n in 0..3 {
+            let issue = Issue {
+                id: 0,
+                project: 1,
+                number: 0,
+                key: String::new(),
+                title: format!("issue {n}"),
+                description: String::new(),
+                state: 1,
+                priority: Priority::None,
+                assignees: vec![5],
+                labels: vec!["bug".into()],
+                estimate: None,
+                due: None,
+                parent: None,
+                blocked_by: Vec::new(),
+                rank: String::new(),
+                created_at: 0,
+                updated_at: 0,
+                closed_at: None,
+                creator: Actor::Console,
+                version: 0,
+            };
+            rt.block_on(engine.submit(write(Op::CreateIssue(issue))).wait())
+                .unwrap();
+        }
+        let old = dir.path().join("old.backup");
+        let info = write_trees(&engine.trees, &old, MAGIC_V1, |_| true).unwrap();
+        let new = dir.path().join("new.backup");
+        let logical = engine.backup(&new);
+        let logical = rt.block_on(logical.wait()).unwrap();
+        assert!(
+            logical.records < info.records,
+            "the new format leaves the indexes out ({} records against {})",
+            logical.records,
+            info.records
+        );
+        let restored = dir.path().join("restored");
+        let (_, report) = restore(&old, &restored).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        let engine = SledEngine::open(&StoreConfig::new(&restored)).unwrap();
+        assert_eq!(engine.issues_in_state(1, 1).unwrap().len(), 3);
+        assert_eq!(engine.issues_assigned_to(5).unwrap().len(), 3);
+        assert_eq!(engine.issues_labelled(1, "bug").unwrap().len(), 3);
+        assert_eq!(engine.last_seq(), 4);
+    }
 }

@@ -477,7 +477,34 @@ pub async fn a_backup_restores_to_an_equal_store(engine: &dyn Engine, dir: &Path
         s.activity_after(0, 10_000).await.unwrap()
     );
     assert_eq!(r.last_seq().await.unwrap(), s.last_seq().await.unwrap());
+    // The indexes answer as before.
+    assert_eq!(
+        r.user_by_handle("alice").await.unwrap(),
+        s.user_by_handle("alice").await.unwrap()
+    );
+    assert_eq!(r.project_by_key("TACK").await.unwrap().unwrap().id, p.id);
+    assert_eq!(
+        r.issue_by_number(p.id, 7).await.unwrap(),
+        s.issue_by_number(p.id, 7).await.unwrap()
+    );
+    assert_eq!(
+        r.issues_in_state(p.id, 2).await.unwrap(),
+        s.issues_in_state(p.id, 2).await.unwrap()
+    );
+    assert_eq!(r.issues_assigned_to(1).await.unwrap().len(), 12);
+    let first = s.issue_by_number(p.id, 1).await.unwrap().unwrap();
+    assert_eq!(
+        r.activity_of_issue(first.id).await.unwrap(),
+        s.activity_of_issue(first.id).await.unwrap()
+    );
+    assert_eq!(
+        r.activity_of_project(p.id, 0, 1000).await.unwrap(),
+        s.activity_of_project(p.id, 0, 1000).await.unwrap()
+    );
     assert!(r.verify().await.unwrap().is_clean());
+    // And it goes on where the original left off.
+    let next = create_issue(r, new_issue(p.id, "after the restore", 2)).await;
+    assert_eq!(next.key, "TACK-13");
 }
 
 pub async fn jobs_are_queued_once_per_key_and_finish(engine: &dyn Engine, dir: &Path) {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use tack_protocol::{Comment, Issue, Job, JobState, Project, SshKey, User};
+use tack_protocol::{Activity, Comment, Issue, Job, JobState, Project, SshKey, User};
 
 use crate::apply_ops::job_due_key;
 use crate::records::{StoredWebhook, decode};
@@ -163,18 +163,22 @@ fn clear(trees: &Trees, tree: T) -> Result<(), StoreError> {
 
 /// Rebuilds every index and counter from the records.
 fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
-    for tree in [
-        T::IdxBoard,
-        T::IdxAssignee,
-        T::IdxLabel,
-        T::IssuesByNumber,
-        T::CommentsByIssue,
-        T::UsersByHandle,
-        T::ProjectsByKey,
-        T::KeysByUser,
-        T::JobsDue,
-    ] {
+    for tree in trees::DERIVED {
         clear(trees, tree)?;
+    }
+    // The log is the largest collection: read it entry by entry, not into memory at once.
+    for value in trees.get(T::Activity).iter().values() {
+        let activity: Activity = decode(trees::name(T::Activity), &value?)?;
+        if let Some(issue) = activity.issue {
+            trees
+                .get(T::ActivityByIssue)
+                .insert(keys::pair(issue, activity.seq), &[])?;
+        }
+        if let Some(project) = activity.project {
+            trees
+                .get(T::ActivityByProject)
+                .insert(keys::pair(project, activity.seq), &[])?;
+        }
     }
     let issues = all::<Issue>(trees, T::Issues)?;
     let mut projects = all::<Project>(trees, T::Projects)?;
@@ -265,6 +269,11 @@ fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
         .repaired
         .push("rebuilt every index from the records".into());
     Ok(())
+}
+
+/// Rebuilds every index and counter of a store just written from records (a restore).
+pub(crate) fn rebuild_indexes(trees: &Trees) -> Result<(), StoreError> {
+    repair(trees, &mut DoctorReport::default())
 }
 
 /// Checks the store at `path` (the server must be stopped), repairing it if asked; the report

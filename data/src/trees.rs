@@ -92,6 +92,27 @@ pub const fn name(tree: T) -> &'static str {
     TREE_NAMES[tree as usize]
 }
 
+/// Index trees: derived from the records (`doctor::rebuild_indexes`), so a backup leaves them
+/// out and a restore rebuilds them.
+pub const DERIVED: [T; 11] = [
+    T::UsersByHandle,
+    T::KeysByUser,
+    T::ProjectsByKey,
+    T::IssuesByNumber,
+    T::IdxBoard,
+    T::IdxAssignee,
+    T::IdxLabel,
+    T::CommentsByIssue,
+    T::ActivityByIssue,
+    T::ActivityByProject,
+    T::JobsDue,
+];
+
+/// Whether the tree called `name` is an index rather than a collection of records.
+pub fn is_derived(name: &str) -> bool {
+    DERIVED.iter().any(|tree| self::name(*tree) == name)
+}
+
 /// Meta keys.
 pub const SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const NEXT_USER: &[u8] = b"next_id/users";
