@@ -4,6 +4,8 @@
 //! from a sequence, concurrent writers, acknowledged writes surviving a reopen, and a backup
 //! restoring to an equal store.
 //!
+//! Its builders (`write`, `project`, `new_issue`, `user`) serve an engine's own tests too.
+//!
 //! An engine's tests run it with [`conformance_tests!`](crate::conformance_tests), naming a
 //! type that implements [`Engine`]; each case becomes its own test.
 
@@ -60,7 +62,8 @@ macro_rules! conformance_tests {
 
 const AT: i64 = 1_700_000_000_000;
 
-fn write(op: Op) -> Write {
+/// A write by the console at a fixed time.
+pub fn write(op: Op) -> Write {
     Write {
         actor: Actor::Console,
         at: AT,
@@ -74,7 +77,8 @@ async fn commit(store: &dyn Store, op: Op) -> Vec<tack_protocol::Event> {
     store.submit(write(op)).wait().await.unwrap()
 }
 
-fn project(key: &str) -> Project {
+/// A new project with the states Backlog (1), Todo (2) and Done (3).
+pub fn project(key: &str) -> Project {
     let states = [
         ("Backlog", StateCategory::Backlog),
         ("Todo", StateCategory::Unstarted),
@@ -103,7 +107,8 @@ fn project(key: &str) -> Project {
     }
 }
 
-fn new_issue(project: ProjectId, title: &str, state: StateId) -> Issue {
+/// A new issue in `state`, unassigned and unlabelled.
+pub fn new_issue(project: ProjectId, title: &str, state: StateId) -> Issue {
     Issue {
         id: 0,
         project,
@@ -128,7 +133,8 @@ fn new_issue(project: ProjectId, title: &str, state: StateId) -> Issue {
     }
 }
 
-fn user(handle: &str) -> User {
+/// A new person with the server role `User`.
+pub fn user(handle: &str) -> User {
     User {
         id: 0,
         handle: handle.into(),

@@ -8,7 +8,7 @@ mod apply;
 mod apply_import;
 mod apply_ops;
 pub mod backup;
-#[cfg(feature = "conformance")]
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod doctor;
 pub mod durable_mark;

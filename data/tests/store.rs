@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use tack_data::{Op, SledEngine, StoreConfig, Write, WriteError, backup};
+use tack_data::conformance::{new_issue, project, write};
+use tack_data::{Op, SledEngine, StoreConfig, WriteError, backup};
 use tack_protocol::*;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -15,68 +16,11 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn write(op: Op) -> Write {
-    Write {
-        actor: Actor::Console,
-        at: 1_700_000_000_000,
-        op,
-        changes: Vec::new(),
-        follow: Default::default(),
-    }
-}
-
-fn project(key: &str) -> Project {
-    let states = [
-        ("Backlog", StateCategory::Backlog),
-        ("Todo", StateCategory::Unstarted),
-        ("Done", StateCategory::Done),
-    ];
-    Project {
-        id: 0,
-        key: key.into(),
-        name: key.into(),
-        description: String::new(),
-        states: states
-            .iter()
-            .enumerate()
-            .map(|(i, (name, category))| WorkflowState {
-                id: i as u32 + 1,
-                name: (*name).into(),
-                category: *category,
-            })
-            .collect(),
-        next_state_id: 4,
-        members: Vec::new(),
-        next_issue_number: 1,
-        archived: false,
-        created_at: 0,
-        updated_at: 0,
-    }
-}
-
 fn issue(project: ProjectId, state: StateId, assignees: Vec<UserId>, labels: Vec<String>) -> Issue {
-    Issue {
-        id: 0,
-        project,
-        number: 0,
-        key: String::new(),
-        title: "t".into(),
-        description: String::new(),
-        state,
-        priority: Priority::None,
-        assignees,
-        labels,
-        estimate: None,
-        due: None,
-        parent: None,
-        blocked_by: Vec::new(),
-        rank: String::new(),
-        created_at: 0,
-        updated_at: 0,
-        closed_at: None,
-        creator: Actor::Console,
-        version: 0,
-    }
+    let mut issue = new_issue(project, "t", state);
+    issue.assignees = assignees;
+    issue.labels = labels;
+    issue
 }
 
 fn open(dir: &std::path::Path) -> SledEngine {
