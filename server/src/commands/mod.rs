@@ -8,14 +8,16 @@ mod nouns;
 mod operator_nouns;
 mod operator_tables;
 mod output;
+mod requests;
 mod transfer;
 
 use clap::Parser;
 use tack_protocol::{Client, ClientError, Request};
 
 pub use inputs::CommandIo;
-pub use nouns::{Noun, Usage, request_for};
+pub use nouns::Noun;
 pub use output::Output;
+pub use requests::{Usage, request_for};
 pub use transfer::{export, import};
 
 /// Exit codes, as scripts see them.

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use tack_protocol::{ActivityKind, AuditFilter, JobState, Request};
 
-use super::nouns::Usage;
+use super::requests::Usage;
 
 #[derive(Debug, Subcommand)]
 pub enum SessionCmd {
