@@ -12,6 +12,7 @@ mod dispatch;
 pub mod events;
 mod insights;
 mod invites;
+mod issue_lists;
 mod issues;
 mod jobs;
 mod keys;
