@@ -81,21 +81,11 @@ pub(super) fn table(o: &mut Output, header: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
+/// `YYYY-MM-DD HH:MM` in UTC.
 pub(super) fn date(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86400);
-    let (h, m) = (secs.rem_euclid(86400) / 3600, secs.rem_euclid(3600) / 60);
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}")
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|at| at.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| format!("(time {ms})"))
 }
 
 /// Names for ids: fetched once per command, only when a human table needs them.
