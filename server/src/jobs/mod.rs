@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tack_data::{JobOutcome, Op, Write};
-use tack_protocol::{Actor, Delivery, Job, JobKind, Timestamp};
+use tack_protocol::{Actor, Delivery, Job, JobKind, JobState, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 use crate::runtime::JobsState;
@@ -119,7 +119,19 @@ impl Workers {
                             }
                             let workers = self.clone();
                             tokio::spawn(async move {
-                                workers.clone().work(job).await;
+                                // The queue was read before the claim: a run that finished in
+                                // between has recorded its outcome, so read the job again
+                                // rather than run it twice.
+                                match workers.service.store().job(job.id).await {
+                                    Ok(Some(current))
+                                        if current.state == JobState::Queued
+                                            && current.attempts == job.attempts
+                                            && current.run_at <= now_ms() =>
+                                    {
+                                        workers.clone().work(current).await;
+                                    }
+                                    _ => workers.state().release(job.id),
+                                }
                                 drop(permit);
                                 workers.state().poke();
                             });
