@@ -6,7 +6,6 @@ use std::path::Path;
 
 use tack_protocol::{Activity, Comment, Issue, Job, JobState, Project, SshKey, User};
 
-use crate::apply_ops::job_due_key;
 use crate::records::{StoredWebhook, decode};
 use crate::sled_store::open_trees;
 use crate::trees::{self, T, Trees};
@@ -146,7 +145,7 @@ fn check(trees: &Trees) -> Result<DoctorReport, StoreError> {
         if job.state == JobState::Queued
             && !trees
                 .get(T::JobsDue)
-                .contains_key(job_due_key(job.run_at, job.id))?
+                .contains_key(keys::job_due(job.run_at, job.id))?
         {
             report
                 .problems
@@ -253,7 +252,7 @@ fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
         if job.state == JobState::Queued {
             trees
                 .get(T::JobsDue)
-                .insert(job_due_key(job.run_at, job.id), &[])?;
+                .insert(keys::job_due(job.run_at, job.id), &[])?;
         }
     }
     for (name, held, least) in counters(trees)? {

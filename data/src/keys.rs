@@ -75,3 +75,21 @@ pub fn user_key(user: u64, fingerprint: &str) -> Vec<u8> {
     key.extend_from_slice(fingerprint.as_bytes());
     key
 }
+
+/// The rank inside a board key (`project | state | rank | 0 | issue`).
+pub fn board_rank(key: &[u8]) -> Option<&str> {
+    let end = key.len().checked_sub(9)?;
+    std::str::from_utf8(key.get(12..end)?).ok()
+}
+
+/// `project | source` → the issue an import of `source` made.
+pub fn import(project: u64, source: &str) -> Vec<u8> {
+    let mut key = id(project).to_vec();
+    key.extend_from_slice(source.as_bytes());
+    key
+}
+
+/// `run_at | job`: the queue in the order jobs come due.
+pub fn job_due(run_at: i64, job: u64) -> [u8; 16] {
+    pair(run_at.max(0) as u64, job)
+}

@@ -4,9 +4,6 @@
 //! The service talks to storage only through the [`Store`] trait, so another engine can sit
 //! behind the same business rules.
 
-mod apply;
-mod apply_import;
-mod apply_ops;
 pub mod backup;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -15,10 +12,12 @@ pub mod durable_mark;
 mod health;
 mod keys;
 pub mod migrate;
+pub mod plan;
 mod records;
 mod sled_handle;
 mod sled_operator_reads;
 mod sled_store;
+mod sled_write_tx;
 mod staging;
 mod store;
 mod trees;

@@ -10,11 +10,11 @@ use tack_protocol::{
     ProjectId, SshKey, User, UserId,
 };
 
-use crate::apply::Counters;
 use crate::backup::BackupInfo;
 use crate::durable_mark::{self, DurableMark};
 use crate::health::{DiskReserve, HealthState, StoreHealth};
 use crate::records::{PendingKey, StoredInvite, StoredToken, TotpRecord, decode};
+use crate::sled_write_tx::Counters;
 use crate::trees::{self, T, Trees};
 use crate::verify::{self, IntegrityReport};
 use crate::writer::{CommitListener, Guards, Ticket, Writer};

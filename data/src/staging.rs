@@ -5,11 +5,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use bincode::{Decode, Encode};
-
 use crate::WriteError;
-use crate::records::{decode, encode};
-use crate::trees::{self, T, Trees};
+use crate::trees::{T, Trees};
 
 type Change = Option<Vec<u8>>;
 type StagedKey = (usize, Vec<u8>);
@@ -73,7 +70,7 @@ impl<'a> Tx<'a> {
         self.batch.get(&probe).cloned()
     }
 
-    pub(crate) fn get_raw(&self, tree: T, key: &[u8]) -> Result<Option<Vec<u8>>, WriteError> {
+    pub(crate) fn get(&self, tree: T, key: &[u8]) -> Result<Option<Vec<u8>>, WriteError> {
         match self.staged(tree, key) {
             Some(change) => Ok(change),
             None => Ok(self
@@ -85,20 +82,7 @@ impl<'a> Tx<'a> {
         }
     }
 
-    pub fn get<V: Decode<()>>(&self, tree: T, key: &[u8]) -> Result<Option<V>, WriteError> {
-        match self.get_raw(tree, key)? {
-            Some(bytes) => decode(trees::name(tree), &bytes)
-                .map(Some)
-                .map_err(|e| WriteError::Store(e.to_string())),
-            None => Ok(None),
-        }
-    }
-
-    pub fn put<V: Encode>(&self, tree: T, key: &[u8], value: &V) -> Result<(), WriteError> {
-        self.put_raw(tree, key, &encode(value))
-    }
-
-    pub(crate) fn put_raw(&self, tree: T, key: &[u8], value: &[u8]) -> Result<(), WriteError> {
+    pub(crate) fn put(&self, tree: T, key: &[u8], value: &[u8]) -> Result<(), WriteError> {
         self.pending
             .borrow_mut()
             .insert((tree as usize, key.to_vec()), Some(value.to_vec()));

@@ -13,12 +13,13 @@ use sled::Transactional;
 use tack_protocol::Event;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::apply::{Counters, Prepared, Tx, apply};
 use crate::backup::{self, BackupInfo};
 use crate::durable_mark::DurableMark;
 use crate::health::{DiskReserve, HealthState, StoreHealth};
-use crate::trees::{T, Trees};
-use crate::{Op, Write, WriteError, keys};
+use crate::sled_write_tx::{Counters, SledWriteTx};
+use crate::staging::Tx;
+use crate::trees::Trees;
+use crate::{Write, WriteError, plan};
 
 /// Sees every committed event, in commit order, before the write is acknowledged.
 pub type CommitListener = Box<dyn Fn(&[Event]) + Send + Sync>;
@@ -279,8 +280,8 @@ impl<'a> Batch<'a> {
 
     fn apply(&mut self, write: Write, ack: Ack<Vec<Event>>) {
         let mut counters = self.counters;
-        let result = prepare(&self.tx, &write)
-            .and_then(|prepared| apply(&self.tx, &write, &prepared, &mut counters));
+        let result = plan::apply(&mut SledWriteTx::new(&self.tx, &mut counters), &write)
+            .and_then(|events| counters.save(&self.tx).map(|()| events));
         match result {
             Ok(events) => {
                 self.tx.keep_write();
@@ -342,41 +343,6 @@ impl<'a> Batch<'a> {
         }
         counters
     }
-}
-
-/// Lookups that need iteration, over the trees plus what this batch has staged.
-fn prepare(tx: &Tx<'_>, write: &Write) -> Result<Prepared, WriteError> {
-    let mut prepared = Prepared::default();
-    match &write.op {
-        Op::CreateIssue(issue) | Op::UpdateIssue { issue, .. } if issue.rank.is_empty() => {
-            let column = keys::board_column(issue.project, issue.state);
-            let last_rank = tx
-                .last_key_with_prefix(T::IdxBoard, &column)?
-                .and_then(|key| {
-                    let end = key.len().checked_sub(9)?;
-                    std::str::from_utf8(key.get(12..end)?)
-                        .ok()
-                        .map(str::to_owned)
-                });
-            prepared.append_rank = Some(tack_protocol::rank::after(last_rank.as_deref()));
-        }
-        Op::MarkRead { user, .. } => {
-            for key in tx.keys_with_prefix(T::Notifications, &keys::id(*user))? {
-                if let Some(id) = keys::trailing_id(&key) {
-                    prepared.unread.push(id);
-                }
-            }
-        }
-        Op::DeleteIssue { id } => {
-            for key in tx.keys_with_prefix(T::CommentsByIssue, &keys::id(*id))? {
-                if let Some(comment) = keys::trailing_id(&key) {
-                    prepared.comment_ids.push(comment);
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok(prepared)
 }
 
 fn flusher_loop(db: sled::Db, batches: std::sync::mpsc::Receiver<Vec<Applied>>, done: Done) {
