@@ -1,36 +1,23 @@
-//! tack's store: typed collections on sled, their secondary indexes, the activity log, schema
-//! migrations, backup and restore.
-//!
-//! The service talks to storage only through the [`Store`] trait, so another engine can sit
-//! behind the same business rules.
+//! tack's store, whatever engine holds it: the [`Store`] trait the service talks to, the writes
+//! it queues ([`Write`], [`Op`]) and what each one means ([`plan`]), the stored record types, and
+//! the conformance suite every engine passes. The engines live beside it (`data/sled`).
 
-pub mod backup;
+pub mod backup_file;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
-pub mod doctor;
-pub mod durable_mark;
-mod health;
-mod keys;
-pub mod migrate;
 pub mod plan;
-mod records;
-mod sled_handle;
-mod sled_operator_reads;
-mod sled_store;
-mod sled_write_tx;
-mod staging;
+pub mod records;
 mod store;
-mod trees;
-pub mod verify;
-mod writer;
+mod ticket;
+mod upkeep;
 
-pub use health::StoreHealth;
 pub use records::{PendingKey, StoredInvite, StoredToken, StoredWebhook, TotpRecord};
-pub use sled_handle::SledStore;
-pub use sled_store::{SledEngine, StoreConfig};
 pub use store::Store;
-pub use verify::IntegrityReport;
-pub use writer::{CommitListener, Ticket};
+pub use ticket::{CommitListener, Ticket};
+pub use upkeep::{BackupInfo, IntegrityReport, StoreHealth};
+
+/// The schema this build writes: a store or backup of a newer one is refused.
+pub const CURRENT_SCHEMA: u32 = 2;
 
 use tack_protocol::{
     ActivityKind, Actor, Comment, CommentId, Delivery, FieldChange, Issue, IssueId, JobKind,
@@ -73,12 +60,6 @@ pub enum StoreError {
     Unavailable(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-}
-
-impl From<sled::Error> for StoreError {
-    fn from(err: sled::Error) -> Self {
-        StoreError::Engine(err.to_string())
-    }
 }
 
 /// Why a write was not applied.

@@ -8,7 +8,7 @@ use tack_protocol::{
     ProjectId, SshKey, Timestamp, User, UserId, UserSettings,
 };
 
-use crate::backup::BackupInfo;
+use crate::BackupInfo;
 use crate::records::{PendingKey, StoredInvite, StoredToken, StoredWebhook, TotpRecord};
 use crate::{CommitListener, IntegrityReport, StoreError, StoreHealth, Ticket, Write};
 

@@ -126,3 +126,27 @@ fn the_check_sees_a_crossing() {
     assert!(!allowed("commands", "service"));
     assert!(allowed("ssh", "commands"));
 }
+
+/// Whether a file names the sled engine's crate.
+fn names_an_engine(text: &str) -> bool {
+    text.contains("tack_data_sled")
+}
+
+#[test]
+fn only_the_cli_names_a_store_engine() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let naming: Vec<String> = files
+        .iter()
+        .filter(|file| module_of(&src, file) != "cli")
+        .filter(|file| names_an_engine(&std::fs::read_to_string(file).unwrap()))
+        .map(|file| file.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(
+        naming.is_empty(),
+        "the service and its adapters reach the store only through tack_data::Store; these name an engine:\n{}",
+        naming.join("\n")
+    );
+    assert!(names_an_engine("use tack_data_sled::SledStore;"));
+}

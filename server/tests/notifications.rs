@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use tack_data::{SledStore, Store, StoreConfig};
+use tack_data::Store;
+use tack_data_sled::{SledStore, StoreConfig};
 use tack_protocol::*;
 use tack_server::service::{Caller, Service, ServiceConfig};
 

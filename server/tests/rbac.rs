@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use tack_data::{JobOutcome, Op, SledStore, Store, StoreConfig, Write};
+use tack_data::{JobOutcome, Op, Store, Write};
+use tack_data_sled::{SledStore, StoreConfig};
 use tack_protocol::*;
 use tack_server::runtime::sessions::SessionGuard;
 use tack_server::runtime::{BackupSettings, Runtime};

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::{RngExt, SeedableRng};
-use tack_data::{SledEngine, StoreConfig};
+use tack_data_sled::{SledEngine, StoreConfig};
 use tack_protocol::{
     ApiError, Client, ClientError, IssuePatch, NewIssue, Priority, Request, ResponseBody,
 };

@@ -13,7 +13,8 @@ pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
     }
     let store_path = data.join("store");
     let result =
-        tokio::task::spawn_blocking(move || tack_data::backup::restore(&file, &store_path)).await;
+        tokio::task::spawn_blocking(move || tack_data_sled::backup::restore(&file, &store_path))
+            .await;
     // An index beside the restored store describes another history.
     let search = data.join("search");
     if matches!(result, Ok(Ok((_, ref report))) if report.is_clean())
@@ -63,7 +64,8 @@ pub async fn salvage(data: PathBuf, out: PathBuf) -> u8 {
         return exit::REFUSED;
     }
     let (from, to) = (data.join("store"), out.join("store"));
-    let result = tokio::task::spawn_blocking(move || tack_data::doctor::salvage(&from, &to)).await;
+    let result =
+        tokio::task::spawn_blocking(move || tack_data_sled::doctor::salvage(&from, &to)).await;
     let report = match result {
         Ok(Ok(report)) => report,
         Ok(Err(err)) => {
@@ -128,7 +130,7 @@ pub async fn doctor(data: PathBuf, repair: bool, reindex: bool) -> u8 {
     }
     let store = data.join("store");
     let result =
-        tokio::task::spawn_blocking(move || tack_data::doctor::doctor(&store, repair)).await;
+        tokio::task::spawn_blocking(move || tack_data_sled::doctor::doctor(&store, repair)).await;
     let report = match result {
         Ok(Ok(report)) => report,
         Ok(Err(err)) => {

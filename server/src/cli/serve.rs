@@ -5,7 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use tack_data::{SledStore, Store, StoreConfig};
+use tack_data::Store;
+use tack_data_sled::{SledStore, StoreConfig};
 use tack_protocol::{Request, ResponseBody, ServerRole};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};

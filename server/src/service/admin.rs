@@ -109,7 +109,7 @@ impl Service {
     ) -> Result<ResponseBody, ApiError> {
         self.require_admin(caller, "verify backups")?;
         let path = self.backup_path(caller, &name)?;
-        let info = tokio::task::spawn_blocking(move || tack_data::backup::verify_backup(&path))
+        let info = tokio::task::spawn_blocking(move || tack_data::backup_file::verify(&path))
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?
             .map_err(|e| ApiError::invalid("backup", e.to_string()))?;

@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use tack_data::{SledStore, Store, StoreConfig};
+use tack_data::Store;
+use tack_data_sled::{SledStore, StoreConfig};
 use tack_protocol::*;
 
 const WRITTEN_AT: i64 = 1_790_000_000_000;

@@ -8,21 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// What the store can do now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreHealth {
-    Ok,
-    /// Reads work, writes are refused for the reason given, until it passes.
-    ReadOnly(String),
-    /// Nothing can be trusted to work any more (a flush failed or hangs): restart tack.
-    Failed(String),
-}
-
-impl StoreHealth {
-    pub fn is_ok(&self) -> bool {
-        matches!(self, StoreHealth::Ok)
-    }
-}
+use tack_data::StoreHealth;
 
 /// Free space on the store's volume, checked before each batch of writes.
 pub(crate) struct DiskReserve {

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use tack_protocol::{Activity, Comment, Issue, Job, JobState, Project, SshKey, User};
 
+use crate::engine::open_trees;
+use crate::engine_error;
 use crate::records::{StoredWebhook, decode};
-use crate::sled_store::open_trees;
 use crate::trees::{self, T, Trees};
 use crate::{StoreError, keys, migrate, verify};
 
@@ -27,14 +28,15 @@ fn all<V: bincode::Decode<()>>(trees: &Trees, tree: T) -> Result<Vec<V>, StoreEr
         .get(tree)
         .iter()
         .values()
-        .map(|v| decode(trees::name(tree), &v?))
+        .map(|v| decode(trees::name(tree), &v.map_err(engine_error)?))
         .collect()
 }
 
 fn meta_u64(trees: &Trees, key: &[u8]) -> Result<u64, StoreError> {
     Ok(trees
         .get(T::Meta)
-        .get(key)?
+        .get(key)
+        .map_err(engine_error)?
         .and_then(|v| keys::read_u64(&v, 0))
         .unwrap_or(0))
 }
@@ -46,7 +48,8 @@ fn counters(trees: &Trees) -> Result<Vec<Counter>, StoreError> {
     let max_id = |tree: T| -> Result<u64, StoreError> {
         Ok(trees
             .get(tree)
-            .last()?
+            .last()
+            .map_err(engine_error)?
             .and_then(|(k, _)| keys::read_u64(&k, 0))
             .unwrap_or(0))
     };
@@ -129,9 +132,9 @@ fn check(trees: &Trees) -> Result<DoctorReport, StoreError> {
         }
     }
     for entry in trees.get(T::JobsDue).iter().keys() {
-        let key = entry?;
+        let key = entry.map_err(engine_error)?;
         let id = keys::trailing_id(&key).unwrap_or(0);
-        let queued = match trees.get(T::Jobs).get(keys::id(id))? {
+        let queued = match trees.get(T::Jobs).get(keys::id(id)).map_err(engine_error)? {
             Some(bytes) => decode::<Job>(trees::name(T::Jobs), &bytes)?.state == JobState::Queued,
             None => false,
         };
@@ -145,7 +148,8 @@ fn check(trees: &Trees) -> Result<DoctorReport, StoreError> {
         if job.state == JobState::Queued
             && !trees
                 .get(T::JobsDue)
-                .contains_key(keys::job_due(job.run_at, job.id))?
+                .contains_key(keys::job_due(job.run_at, job.id))
+                .map_err(engine_error)?
         {
             report
                 .problems
@@ -156,7 +160,7 @@ fn check(trees: &Trees) -> Result<DoctorReport, StoreError> {
 }
 
 fn clear(trees: &Trees, tree: T) -> Result<(), StoreError> {
-    trees.get(tree).clear()?;
+    trees.get(tree).clear().map_err(engine_error)?;
     Ok(())
 }
 
@@ -167,38 +171,46 @@ fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
     }
     // The log is the largest collection: read it entry by entry, not into memory at once.
     for value in trees.get(T::Activity).iter().values() {
-        let activity: Activity = decode(trees::name(T::Activity), &value?)?;
+        let activity: Activity = decode(trees::name(T::Activity), &value.map_err(engine_error)?)?;
         if let Some(issue) = activity.issue {
             trees
                 .get(T::ActivityByIssue)
-                .insert(keys::pair(issue, activity.seq), &[])?;
+                .insert(keys::pair(issue, activity.seq), &[])
+                .map_err(engine_error)?;
         }
         if let Some(project) = activity.project {
             trees
                 .get(T::ActivityByProject)
-                .insert(keys::pair(project, activity.seq), &[])?;
+                .insert(keys::pair(project, activity.seq), &[])
+                .map_err(engine_error)?;
         }
     }
     let issues = all::<Issue>(trees, T::Issues)?;
     let mut projects = all::<Project>(trees, T::Projects)?;
     for issue in &issues {
-        trees.get(T::IdxBoard).insert(
-            keys::board(issue.project, issue.state, &issue.rank, issue.id),
-            &[],
-        )?;
+        trees
+            .get(T::IdxBoard)
+            .insert(
+                keys::board(issue.project, issue.state, &issue.rank, issue.id),
+                &[],
+            )
+            .map_err(engine_error)?;
         for user in &issue.assignees {
             trees
                 .get(T::IdxAssignee)
-                .insert(keys::pair(*user, issue.id), &[])?;
+                .insert(keys::pair(*user, issue.id), &[])
+                .map_err(engine_error)?;
         }
         for label in &issue.labels {
             trees
                 .get(T::IdxLabel)
-                .insert(keys::label(issue.project, label, issue.id), &[])?;
+                .insert(keys::label(issue.project, label, issue.id), &[])
+                .map_err(engine_error)?;
         }
         trees
             .get(T::IssuesByNumber)
-            .insert(keys::pair(issue.project, issue.number), &keys::id(issue.id))?;
+            .insert(keys::pair(issue.project, issue.number), &keys::id(issue.id))
+            .map_err(engine_error)?;
     }
     let issue_ids: std::collections::HashSet<u64> = issues.iter().map(|i| i.id).collect();
     let mut orphans = 0;
@@ -206,9 +218,13 @@ fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
         if issue_ids.contains(&comment.issue) {
             trees
                 .get(T::CommentsByIssue)
-                .insert(keys::pair(comment.issue, comment.id), &[])?;
+                .insert(keys::pair(comment.issue, comment.id), &[])
+                .map_err(engine_error)?;
         } else {
-            trees.get(T::Comments).remove(keys::id(comment.id))?;
+            trees
+                .get(T::Comments)
+                .remove(keys::id(comment.id))
+                .map_err(engine_error)?;
             orphans += 1;
         }
     }
@@ -220,17 +236,20 @@ fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
     for user in all::<User>(trees, T::Users)? {
         trees
             .get(T::UsersByHandle)
-            .insert(user.handle.as_bytes(), &keys::id(user.id))?;
+            .insert(user.handle.as_bytes(), &keys::id(user.id))
+            .map_err(engine_error)?;
     }
     for key in all::<SshKey>(trees, T::Keys)? {
         trees
             .get(T::KeysByUser)
-            .insert(keys::user_key(key.owner, &key.fingerprint), &[])?;
+            .insert(keys::user_key(key.owner, &key.fingerprint), &[])
+            .map_err(engine_error)?;
     }
     for project in &mut projects {
         trees
             .get(T::ProjectsByKey)
-            .insert(project.key.as_bytes(), &keys::id(project.id))?;
+            .insert(project.key.as_bytes(), &keys::id(project.id))
+            .map_err(engine_error)?;
         let highest = issues
             .iter()
             .filter(|i| i.project == project.id)
@@ -241,7 +260,8 @@ fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
             project.next_issue_number = highest + 1;
             trees
                 .get(T::Projects)
-                .insert(keys::id(project.id), crate::records::encode(&*project))?;
+                .insert(keys::id(project.id), crate::records::encode(&*project))
+                .map_err(engine_error)?;
             report.repaired.push(format!(
                 "{} numbers its next issue {}",
                 project.key, project.next_issue_number
@@ -252,12 +272,16 @@ fn repair(trees: &Trees, report: &mut DoctorReport) -> Result<(), StoreError> {
         if job.state == JobState::Queued {
             trees
                 .get(T::JobsDue)
-                .insert(keys::job_due(job.run_at, job.id), &[])?;
+                .insert(keys::job_due(job.run_at, job.id), &[])
+                .map_err(engine_error)?;
         }
     }
     for (name, held, least) in counters(trees)? {
         if held < least {
-            trees.get(T::Meta).insert(name, &least.to_be_bytes())?;
+            trees
+                .get(T::Meta)
+                .insert(name, &least.to_be_bytes())
+                .map_err(engine_error)?;
             report.repaired.push(format!(
                 "counter {} moved from {held} to {least}",
                 String::from_utf8_lossy(name)
@@ -317,7 +341,7 @@ pub fn doctor(path: &Path, repair_it: bool) -> Result<DoctorReport, StoreError> 
     if repair_it && !report.problems.is_empty() {
         let mut repaired = DoctorReport::default();
         repair(&trees, &mut repaired)?;
-        db.flush()?;
+        db.flush().map_err(engine_error)?;
         report = check(&trees)?;
         report.repaired = repaired.repaired;
         report.problems.extend(lost_tail);
@@ -363,7 +387,7 @@ pub fn salvage(from: &Path, to: &Path) -> Result<SalvageReport, StoreError> {
         for entry in tree.iter() {
             match entry {
                 Ok((key, value)) => {
-                    copy.insert(key, value)?;
+                    copy.insert(key, value).map_err(engine_error)?;
                     report.records += 1;
                 }
                 Err(err) => {
@@ -376,7 +400,7 @@ pub fn salvage(from: &Path, to: &Path) -> Result<SalvageReport, StoreError> {
     }
     let mut rebuilt = DoctorReport::default();
     repair(&target, &mut rebuilt)?;
-    db.flush()?;
+    db.flush().map_err(engine_error)?;
     report.check = check(&target)?;
     report.check.repaired = rebuilt.repaired;
     report.check.last_seq = meta_u64(&target, trees::LAST_SEQ)?;

@@ -3,8 +3,9 @@
 
 use tack_protocol::{Activity, Delivery, Job, JobState, SshKey, Timestamp, UserId, UserSettings};
 
+use crate::engine::SledEngine;
+use crate::engine_error;
 use crate::records::{StoredWebhook, decode};
-use crate::sled_store::SledEngine;
 use crate::trees::{self, T};
 use crate::{StoreError, keys};
 
@@ -29,7 +30,7 @@ impl SledEngine {
         let end = keys::pair(now.max(0) as u64 + 1, 0);
         let mut out = Vec::new();
         for key in self.trees.get(T::JobsDue).range(..end).keys().take(limit) {
-            if let Some(id) = keys::trailing_id(&key?)
+            if let Some(id) = keys::trailing_id(&key.map_err(engine_error)?)
                 && let Some(job) = self.job(id)?
                 && job.state == JobState::Queued
             {
@@ -43,7 +44,8 @@ impl SledEngine {
         Ok(self
             .trees
             .get(T::JobsDue)
-            .first()?
+            .first()
+            .map_err(engine_error)?
             .and_then(|(key, _)| keys::read_u64(&key, 0))
             .map(|at| at as Timestamp))
     }
@@ -53,7 +55,7 @@ impl SledEngine {
             .get(T::Webhooks)
             .scan_prefix(keys::id(project))
             .values()
-            .map(|v| decode(trees::name(T::Webhooks), &v?))
+            .map(|v| decode(trees::name(T::Webhooks), &v.map_err(engine_error)?))
             .collect()
     }
 
@@ -71,7 +73,7 @@ impl SledEngine {
             .values()
             .rev()
             .take(limit)
-            .map(|v| decode(trees::name(T::Deliveries), &v?))
+            .map(|v| decode(trees::name(T::Deliveries), &v.map_err(engine_error)?))
             .collect()
     }
 
@@ -101,7 +103,7 @@ impl SledEngine {
             .values()
             .rev()
             .take(limit)
-            .map(|v| decode(trees::name(T::Activity), &v?))
+            .map(|v| decode(trees::name(T::Activity), &v.map_err(engine_error)?))
             .collect()
     }
 }

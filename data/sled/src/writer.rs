@@ -13,31 +13,15 @@ use sled::Transactional;
 use tack_protocol::Event;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backup::{self, BackupInfo};
+use crate::BackupInfo;
+use crate::StoreHealth;
+use crate::backup;
 use crate::durable_mark::DurableMark;
-use crate::health::{DiskReserve, HealthState, StoreHealth};
-use crate::sled_write_tx::{Counters, SledWriteTx};
+use crate::health::{DiskReserve, HealthState};
 use crate::staging::Tx;
 use crate::trees::Trees;
-use crate::{Write, WriteError, plan};
-
-/// Sees every committed event, in commit order, before the write is acknowledged.
-pub type CommitListener = Box<dyn Fn(&[Event]) + Send + Sync>;
-
-/// Resolves when the store has finished with a submitted command.
-pub struct Ticket<T>(oneshot::Receiver<Result<T, WriteError>>);
-
-impl<T> Ticket<T> {
-    pub async fn wait(self) -> Result<T, WriteError> {
-        self.0.await.unwrap_or(Err(WriteError::ShuttingDown))
-    }
-
-    pub fn refused(err: WriteError) -> Self {
-        let (tx, rx) = oneshot::channel();
-        let _ = tx.send(Err(err));
-        Ticket(rx)
-    }
-}
+use crate::write_tx::{Counters, SledWriteTx};
+use crate::{CommitListener, Ticket, Write, WriteError, plan};
 
 type Ack<T> = oneshot::Sender<Result<T, WriteError>>;
 
@@ -118,7 +102,7 @@ impl Writer {
                         reserve,
                         health: done.health.clone(),
                     };
-                    writer_loop(db, trees, counters, rx, sink, gate)
+                    writer_loop(trees, counters, rx, sink, gate)
                 })?
         };
         Ok(Writer {
@@ -130,7 +114,7 @@ impl Writer {
     }
 
     pub fn submit(&self, write: Write) -> Ticket<Vec<Event>> {
-        let (tx, rx) = oneshot::channel();
+        let (tx, ticket) = Ticket::pending();
         if self
             .commands
             .send(Command::Write(Box::new(write), tx))
@@ -138,15 +122,15 @@ impl Writer {
         {
             return Ticket::refused(WriteError::ShuttingDown);
         }
-        Ticket(rx)
+        ticket
     }
 
     pub fn backup(&self, path: PathBuf) -> Ticket<BackupInfo> {
-        let (tx, rx) = oneshot::channel();
+        let (tx, ticket) = Ticket::pending();
         if self.commands.send(Command::Backup(path, tx)).is_err() {
             return Ticket::refused(WriteError::ShuttingDown);
         }
-        Ticket(rx)
+        ticket
     }
 
     /// Waits until every queued write is durable and acknowledged, then stops both threads.
@@ -201,7 +185,6 @@ impl Gate {
 }
 
 fn writer_loop(
-    db: sled::Db,
     trees: Arc<Trees>,
     mut counters: Counters,
     mut rx: mpsc::UnboundedReceiver<Command>,
@@ -237,7 +220,7 @@ fn writer_loop(
                     // Commit what is staged, then snapshot between two writes on the only thread
                     // that writes: the backup is consistent.
                     counters = batch.commit(&sink, &gate.health);
-                    let result = backup::write_backup(&db, &trees, &path)
+                    let result = backup::write_backup(&trees, &path)
                         .map_err(|e| WriteError::Store(e.to_string()));
                     let _ = ack.send(result);
                     batch = Batch::new(&trees, counters);

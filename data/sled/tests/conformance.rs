@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tack_data::conformance::Engine;
-use tack_data::{SledStore, Store, StoreConfig, StoreError, backup};
+use tack_data::{Store, StoreError};
+use tack_data_sled::{SledStore, StoreConfig, backup};
 
 struct Sled;
 

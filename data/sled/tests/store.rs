@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use tack_data::conformance::{new_issue, project, write};
-use tack_data::{Op, SledEngine, StoreConfig, WriteError, backup};
+use tack_data::{Op, WriteError};
+use tack_data_sled::{SledEngine, StoreConfig, backup};
 use tack_protocol::*;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -247,7 +248,7 @@ fn version_1_store_migrates_to_the_label_index() {
         .collect();
     assert_eq!(kept.len(), 1, "a backup is taken before migrating");
     assert!(kept[0].starts_with("pre-migration-v1-"), "{kept:?}");
-    let (info, _) = tack_data::backup::restore(
+    let (info, _) = tack_data_sled::backup::restore(
         &dir.path().join("backups").join(&kept[0]),
         &dir.path().join("as-it-was"),
     )
@@ -457,7 +458,7 @@ fn doctor_finds_broken_indexes_and_counters_and_repairs_them_from_the_records() 
         }
         store.shutdown();
     }
-    let clean = tack_data::doctor::doctor(&dir.path().join("store"), false).unwrap();
+    let clean = tack_data_sled::doctor::doctor(&dir.path().join("store"), false).unwrap();
     assert!(clean.problems.is_empty(), "{:?}", clean.problems);
     assert_eq!(clean.issues, 6);
     {
@@ -478,14 +479,14 @@ fn doctor_finds_broken_indexes_and_counters_and_repairs_them_from_the_records() 
             .unwrap();
         db.flush().unwrap();
     }
-    let found = tack_data::doctor::doctor(&dir.path().join("store"), false).unwrap();
+    let found = tack_data_sled::doctor::doctor(&dir.path().join("store"), false).unwrap();
     let problems = found.problems.join("\n");
     assert!(problems.contains("no board index entry"), "{problems}");
     assert!(problems.contains("matches no issue"), "{problems}");
     assert!(problems.contains("next_id/issues"), "{problems}");
     assert!(found.repaired.is_empty(), "checking changes nothing");
 
-    let repaired = tack_data::doctor::doctor(&dir.path().join("store"), true).unwrap();
+    let repaired = tack_data_sled::doctor::doctor(&dir.path().join("store"), true).unwrap();
     assert!(repaired.problems.is_empty(), "{:?}", repaired.problems);
     assert!(!repaired.repaired.is_empty());
     let store = open(dir.path());
@@ -499,9 +500,9 @@ fn doctor_finds_broken_indexes_and_counters_and_repairs_them_from_the_records() 
 #[test]
 fn doctor_refuses_a_store_in_use_and_a_missing_one() {
     let dir = tempfile::tempdir().unwrap();
-    let err = tack_data::doctor::doctor(&dir.path().join("nothing"), false).unwrap_err();
+    let err = tack_data_sled::doctor::doctor(&dir.path().join("nothing"), false).unwrap_err();
     assert!(err.to_string().contains("no store"), "{err}");
     let _store = open(dir.path());
-    let err = tack_data::doctor::doctor(&dir.path().join("store"), false).unwrap_err();
+    let err = tack_data_sled::doctor::doctor(&dir.path().join("store"), false).unwrap_err();
     assert!(err.to_string().contains("in use"), "{err}");
 }

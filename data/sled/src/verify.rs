@@ -3,38 +3,29 @@
 
 use tack_protocol::{Comment, Issue};
 
+use crate::engine_error;
 use crate::records::decode;
 use crate::trees::{self, T, Trees};
-use crate::{StoreError, keys};
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IntegrityReport {
-    pub issues: u64,
-    pub comments: u64,
-    pub index_entries: u64,
-    pub problems: Vec<String>,
-}
-
-impl IntegrityReport {
-    pub fn is_clean(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
+use crate::{IntegrityReport, StoreError, keys};
 
 pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
     let mut report = IntegrityReport::default();
     let issue_at = |id: u64| -> Result<Option<Issue>, StoreError> {
-        match trees.get(T::Issues).get(keys::id(id))? {
+        match trees
+            .get(T::Issues)
+            .get(keys::id(id))
+            .map_err(engine_error)?
+        {
             Some(bytes) => decode(trees::name(T::Issues), &bytes).map(Some),
             None => Ok(None),
         }
     };
     let has = |tree: T, key: &[u8]| -> Result<bool, StoreError> {
-        Ok(trees.get(tree).contains_key(key)?)
+        trees.get(tree).contains_key(key).map_err(engine_error)
     };
 
     for value in trees.get(T::Issues).iter().values() {
-        let issue: Issue = decode(trees::name(T::Issues), &value?)?;
+        let issue: Issue = decode(trees::name(T::Issues), &value.map_err(engine_error)?)?;
         report.issues += 1;
         if !has(
             T::IdxBoard,
@@ -62,7 +53,8 @@ pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
         }
         match trees
             .get(T::IssuesByNumber)
-            .get(keys::pair(issue.project, issue.number))?
+            .get(keys::pair(issue.project, issue.number))
+            .map_err(engine_error)?
         {
             Some(id) if keys::read_u64(&id, 0) == Some(issue.id) => {}
             _ => report
@@ -72,7 +64,7 @@ pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
     }
 
     for entry in trees.get(T::IdxBoard).iter().keys() {
-        let key = entry?;
+        let key = entry.map_err(engine_error)?;
         report.index_entries += 1;
         let id = keys::trailing_id(&key).unwrap_or(0);
         match issue_at(id)? {
@@ -88,7 +80,7 @@ pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
         }
     }
     for entry in trees.get(T::IdxAssignee).iter().keys() {
-        let key = entry?;
+        let key = entry.map_err(engine_error)?;
         report.index_entries += 1;
         let (user, id) = (
             keys::read_u64(&key, 0).unwrap_or(0),
@@ -102,7 +94,7 @@ pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
         }
     }
     for entry in trees.get(T::IdxLabel).iter().keys() {
-        let key = entry?;
+        let key = entry.map_err(engine_error)?;
         report.index_entries += 1;
         let id = keys::trailing_id(&key).unwrap_or(0);
         let label = key
@@ -116,7 +108,7 @@ pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
         }
     }
     for entry in trees.get(T::IssuesByNumber).iter() {
-        let (key, value) = entry?;
+        let (key, value) = entry.map_err(engine_error)?;
         report.index_entries += 1;
         let id = keys::read_u64(&value, 0).unwrap_or(0);
         match issue_at(id)? {
@@ -127,10 +119,14 @@ pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
         }
     }
     for entry in trees.get(T::CommentsByIssue).iter().keys() {
-        let key = entry?;
+        let key = entry.map_err(engine_error)?;
         report.index_entries += 1;
         let id = keys::trailing_id(&key).unwrap_or(0);
-        match trees.get(T::Comments).get(keys::id(id))? {
+        match trees
+            .get(T::Comments)
+            .get(keys::id(id))
+            .map_err(engine_error)?
+        {
             Some(bytes) => {
                 let comment: Comment = decode(trees::name(T::Comments), &bytes)?;
                 report.comments += 1;
@@ -151,7 +147,7 @@ pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
         (T::ProjectsByKey, T::Projects),
     ] {
         for entry in trees.get(index).iter() {
-            let (key, value) = entry?;
+            let (key, value) = entry.map_err(engine_error)?;
             report.index_entries += 1;
             if !has(target, &value)? {
                 report.problems.push(format!(
@@ -163,7 +159,7 @@ pub fn check(trees: &Trees) -> Result<IntegrityReport, StoreError> {
         }
     }
     for entry in trees.get(T::KeysByUser).iter().keys() {
-        let key = entry?;
+        let key = entry.map_err(engine_error)?;
         report.index_entries += 1;
         if !has(T::Keys, &key[8..])? {
             report.problems.push(format!(

@@ -5,12 +5,13 @@ use std::path::Path;
 
 use tack_protocol::Issue;
 
+use crate::engine_error;
 use crate::records::decode;
 use crate::trees::{self, T, Trees};
 use crate::{StoreError, keys};
 
 /// The schema this build writes.
-pub const CURRENT_SCHEMA: u32 = 2;
+pub use tack_data::CURRENT_SCHEMA;
 
 type Migration = fn(&Trees) -> Result<(), StoreError>;
 
@@ -20,7 +21,8 @@ const MIGRATIONS: [Migration; (CURRENT_SCHEMA - 1) as usize] = [v1_add_label_ind
 pub fn schema_version(trees: &Trees) -> Result<Option<u32>, StoreError> {
     Ok(trees
         .get(T::Meta)
-        .get(trees::SCHEMA_VERSION)?
+        .get(trees::SCHEMA_VERSION)
+        .map_err(engine_error)?
         .and_then(|v| {
             let bytes: [u8; 4] = v.as_ref().try_into().ok()?;
             Some(u32::from_be_bytes(bytes))
@@ -30,7 +32,8 @@ pub fn schema_version(trees: &Trees) -> Result<Option<u32>, StoreError> {
 fn set_schema_version(trees: &Trees, version: u32) -> Result<(), StoreError> {
     trees
         .get(T::Meta)
-        .insert(trees::SCHEMA_VERSION, &version.to_be_bytes())?;
+        .insert(trees::SCHEMA_VERSION, &version.to_be_bytes())
+        .map_err(engine_error)?;
     Ok(())
 }
 
@@ -40,7 +43,7 @@ pub fn run(db: &sled::Db, trees: &Trees, path: &Path) -> Result<u32, StoreError>
         Some(version) => version,
         None => {
             set_schema_version(trees, CURRENT_SCHEMA)?;
-            db.flush()?;
+            db.flush().map_err(engine_error)?;
             return Ok(CURRENT_SCHEMA);
         }
     };
@@ -60,14 +63,14 @@ pub fn run(db: &sled::Db, trees: &Trees, path: &Path) -> Result<u32, StoreError>
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let file = dir.join(format!("pre-migration-v{found}-{at}.tackbak"));
-        let info = crate::backup::write_backup(db, trees, &file)?;
+        let info = crate::backup::write_backup(trees, &file)?;
         tracing::info!(path = %info.path.display(), from = found, to = CURRENT_SCHEMA, "backup taken before migrating");
     }
     for version in found..CURRENT_SCHEMA {
         tracing::info!(from = version, to = version + 1, "migrating store");
         MIGRATIONS[(version - 1) as usize](trees)?;
         set_schema_version(trees, version + 1)?;
-        db.flush()?;
+        db.flush().map_err(engine_error)?;
     }
     Ok(found)
 }
@@ -77,9 +80,11 @@ pub fn run(db: &sled::Db, trees: &Trees, path: &Path) -> Result<u32, StoreError>
 fn v1_add_label_index(trees: &Trees) -> Result<(), StoreError> {
     let index = trees.get(T::IdxLabel);
     for value in trees.get(T::Issues).iter().values() {
-        let issue: Issue = decode(trees::name(T::Issues), &value?)?;
+        let issue: Issue = decode(trees::name(T::Issues), &value.map_err(engine_error)?)?;
         for label in &issue.labels {
-            index.insert(keys::label(issue.project, label, issue.id), &[])?;
+            index
+                .insert(keys::label(issue.project, label, issue.id), &[])
+                .map_err(engine_error)?;
         }
     }
     Ok(())

@@ -10,14 +10,18 @@ use tack_protocol::{
     ProjectId, SshKey, User, UserId,
 };
 
-use crate::backup::BackupInfo;
+use crate::BackupInfo;
+use crate::IntegrityReport;
+use crate::StoreHealth;
 use crate::durable_mark::{self, DurableMark};
-use crate::health::{DiskReserve, HealthState, StoreHealth};
+use crate::engine_error;
+use crate::health::{DiskReserve, HealthState};
 use crate::records::{PendingKey, StoredInvite, StoredToken, TotpRecord, decode};
-use crate::sled_write_tx::Counters;
 use crate::trees::{self, T, Trees};
-use crate::verify::{self, IntegrityReport};
-use crate::writer::{CommitListener, Guards, Ticket, Writer};
+use crate::verify;
+use crate::write_tx::Counters;
+use crate::writer::{Guards, Writer};
+use crate::{CommitListener, Ticket};
 use crate::{StoreError, Write, keys, migrate};
 
 #[derive(Debug, Clone)]
@@ -98,7 +102,8 @@ pub(crate) fn open_db(path: &Path, cache_capacity: u64) -> Result<sled::Db, Stor
 fn meta_u64(trees: &Trees, key: &[u8], default: u64) -> Result<u64, StoreError> {
     Ok(trees
         .get(T::Meta)
-        .get(key)?
+        .get(key)
+        .map_err(engine_error)?
         .and_then(|v| keys::read_u64(&v, 0))
         .unwrap_or(default))
 }
@@ -134,7 +139,7 @@ pub(crate) fn open_trees(
     remove_unfinished_snapshots(path);
     let opened = std::panic::catch_unwind(|| {
         let db = open_db(path, cache_capacity)?;
-        let trees = Trees::open(&db)?;
+        let trees = Trees::open(&db).map_err(engine_error)?;
         Ok::<_, StoreError>((db, trees))
     });
     match opened {
@@ -208,7 +213,7 @@ impl SledEngine {
     }
 
     pub(crate) fn get<V: Decode<()>>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
-        match self.trees.get(tree).get(key)? {
+        match self.trees.get(tree).get(key).map_err(engine_error)? {
             Some(bytes) => decode(trees::name(tree), &bytes).map(Some),
             None => Ok(None),
         }
@@ -219,7 +224,7 @@ impl SledEngine {
             .get(tree)
             .iter()
             .values()
-            .map(|v| decode(trees::name(tree), &v?))
+            .map(|v| decode(trees::name(tree), &v.map_err(engine_error)?))
             .collect()
     }
 
@@ -227,7 +232,7 @@ impl SledEngine {
     fn ids_under(&self, tree: T, prefix: &[u8]) -> Result<Vec<u64>, StoreError> {
         let mut ids = Vec::new();
         for entry in self.trees.get(tree).scan_prefix(prefix).keys() {
-            if let Some(id) = keys::trailing_id(&entry?) {
+            if let Some(id) = keys::trailing_id(&entry.map_err(engine_error)?) {
                 ids.push(id);
             }
         }
@@ -292,7 +297,12 @@ impl SledEngine {
     }
 
     pub fn user_by_handle(&self, handle: &str) -> Result<Option<User>, StoreError> {
-        match self.trees.get(T::UsersByHandle).get(handle.as_bytes())? {
+        match self
+            .trees
+            .get(T::UsersByHandle)
+            .get(handle.as_bytes())
+            .map_err(engine_error)?
+        {
             Some(id) => self.user(keys::read_u64(&id, 0).unwrap_or(0)),
             None => Ok(None),
         }
@@ -314,7 +324,7 @@ impl SledEngine {
             .scan_prefix(keys::id(user))
             .keys()
         {
-            let entry = entry?;
+            let entry = entry.map_err(engine_error)?;
             let fingerprint = String::from_utf8_lossy(&entry[8..]).into_owned();
             if let Some(key) = self.key(&fingerprint)? {
                 out.push(key);
@@ -331,7 +341,10 @@ impl SledEngine {
             .scan_prefix(keys::pending_key_prefix(fingerprint))
             .values()
         {
-            out.push(decode(trees::name(T::PendingKeys), &entry?)?);
+            out.push(decode(
+                trees::name(T::PendingKeys),
+                &entry.map_err(engine_error)?,
+            )?);
         }
         Ok(out)
     }
@@ -375,7 +388,7 @@ impl SledEngine {
             .rev()
         {
             let notification: tack_protocol::Notification =
-                decode(trees::name(T::Notifications), &value?)?;
+                decode(trees::name(T::Notifications), &value.map_err(engine_error)?)?;
             if unread_only && notification.read {
                 continue;
             }
@@ -396,7 +409,12 @@ impl SledEngine {
     }
 
     pub fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError> {
-        match self.trees.get(T::ProjectsByKey).get(key.as_bytes())? {
+        match self
+            .trees
+            .get(T::ProjectsByKey)
+            .get(key.as_bytes())
+            .map_err(engine_error)?
+        {
             Some(id) => self.project(keys::read_u64(&id, 0).unwrap_or(0)),
             None => Ok(None),
         }
@@ -422,7 +440,8 @@ impl SledEngine {
         match self
             .trees
             .get(T::IssuesByNumber)
-            .get(keys::pair(project, number))?
+            .get(keys::pair(project, number))
+            .map_err(engine_error)?
         {
             Some(id) => self.issue(keys::read_u64(&id, 0).unwrap_or(0)),
             None => Ok(None),
@@ -473,7 +492,7 @@ impl SledEngine {
             .range(start..)
             .values()
             .take(limit)
-            .map(|v| decode(trees::name(T::Activity), &v?))
+            .map(|v| decode(trees::name(T::Activity), &v.map_err(engine_error)?))
             .collect()
     }
 
@@ -498,7 +517,7 @@ impl SledEngine {
             .keys()
             .take(limit)
         {
-            if let Some(seq) = keys::trailing_id(&entry?) {
+            if let Some(seq) = keys::trailing_id(&entry.map_err(engine_error)?) {
                 seqs.push(seq);
             }
         }
@@ -549,7 +568,7 @@ impl SledEngine {
     }
 
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
+        self.db.size_on_disk().map_err(engine_error)
     }
 
     pub fn shutdown(&self) {
