@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod plan;
 pub mod records;
 mod store;
+pub mod stored;
 mod ticket;
 mod upkeep;
 

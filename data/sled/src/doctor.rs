@@ -11,6 +11,7 @@ use crate::engine_error;
 use crate::records::{StoredWebhook, decode};
 use crate::trees::{self, T, Trees};
 use crate::{StoreError, keys, migrate, verify};
+use tack_data::stored::Stored;
 
 #[derive(Debug, Default)]
 pub struct DoctorReport {
@@ -23,7 +24,7 @@ pub struct DoctorReport {
     pub last_seq: u64,
 }
 
-fn all<V: bincode::Decode<()>>(trees: &Trees, tree: T) -> Result<Vec<V>, StoreError> {
+fn all<V: Stored>(trees: &Trees, tree: T) -> Result<Vec<V>, StoreError> {
     trees
         .get(tree)
         .iter()

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bincode::Decode;
+use tack_data::stored::Stored;
 use tack_protocol::{
     Activity, ActivityKind, Comment, CommentId, Event, EventRecord, Issue, IssueId, Project,
     ProjectId, SshKey, User, UserId,
@@ -212,14 +212,14 @@ impl SledEngine {
         })
     }
 
-    pub(crate) fn get<V: Decode<()>>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
+    pub(crate) fn get<V: Stored>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
         match self.trees.get(tree).get(key).map_err(engine_error)? {
             Some(bytes) => decode(trees::name(tree), &bytes).map(Some),
             None => Ok(None),
         }
     }
 
-    pub(crate) fn all<V: Decode<()>>(&self, tree: T) -> Result<Vec<V>, StoreError> {
+    pub(crate) fn all<V: Stored>(&self, tree: T) -> Result<Vec<V>, StoreError> {
         self.trees
             .get(tree)
             .iter()
@@ -239,7 +239,7 @@ impl SledEngine {
         Ok(ids)
     }
 
-    fn load_many<V: Decode<()>>(&self, tree: T, ids: &[u64]) -> Result<Vec<V>, StoreError> {
+    fn load_many<V: Stored>(&self, tree: T, ids: &[u64]) -> Result<Vec<V>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(value) = self.get(tree, &keys::id(*id))? {

@@ -10,6 +10,7 @@ use crate::plan::{Counter, Record, RecordKey, Scan, Unique, WriteTx};
 use crate::records::{decode, encode};
 use crate::staging::Tx;
 use crate::trees::{self, T};
+use tack_data::stored::Stored;
 
 /// Id and sequence counters; a refused write leaves them as they were.
 #[derive(Debug, Clone, Copy, Default)]
@@ -105,7 +106,7 @@ fn corrupt(tree: T, reason: &str) -> WriteError {
 
 /// Reads the stored bytes of the record at `key` back into a record.
 fn read_record(key: &RecordKey, tree: T, bytes: &[u8]) -> Result<Record, WriteError> {
-    fn de<V: bincode::Decode<()>>(tree: T, bytes: &[u8]) -> Result<V, WriteError> {
+    fn de<V: Stored>(tree: T, bytes: &[u8]) -> Result<V, WriteError> {
         decode(trees::name(tree), bytes).map_err(|e| WriteError::Store(e.to_string()))
     }
     Ok(match key {
