@@ -74,8 +74,9 @@ pub enum WriteError {
     Missing(String),
     #[error("{0}")]
     Rejected(String),
-    #[error("store error: {0}")]
-    Store(String),
+    /// The engine failed; the source says how.
+    #[error(transparent)]
+    Store(std::sync::Arc<StoreError>),
     #[error("the store is shutting down")]
     ShuttingDown,
     /// Not attempted: the store cannot take writes now (a full disk), or at all (it failed).
@@ -258,4 +259,10 @@ pub enum JobOutcome {
     Postpone {
         run_at: Timestamp,
     },
+}
+
+impl From<StoreError> for WriteError {
+    fn from(err: StoreError) -> Self {
+        WriteError::Store(std::sync::Arc::new(err))
+    }
 }

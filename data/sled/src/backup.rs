@@ -18,7 +18,7 @@ use crate::{BackupInfo, IntegrityReport};
 use crate::{StoreError, migrate};
 
 /// Writes a snapshot of every collection tree to `path`.
-pub fn write_backup(trees: &Trees, path: &Path) -> Result<BackupInfo, StoreError> {
+pub(crate) fn write_backup(trees: &Trees, path: &Path) -> Result<BackupInfo, StoreError> {
     let schema_version = migrate::schema_version(trees)?.unwrap_or(migrate::CURRENT_SCHEMA);
     write_trees(trees, BackupWriter::create(path, schema_version)?, |name| {
         !is_derived(name)
@@ -44,17 +44,12 @@ fn write_trees(
     out.finish()
 }
 
-/// Checks a backup file without restoring it.
-pub fn verify_backup(path: &Path) -> Result<BackupInfo, StoreError> {
-    backup_file::verify(path)
-}
-
 /// Rebuilds a store at `store_path` (which must not hold one) from a backup, then checks it.
 pub fn restore(
     backup: &Path,
     store_path: &Path,
 ) -> Result<(BackupInfo, IntegrityReport), StoreError> {
-    let info = verify_backup(backup)?;
+    let info = backup_file::verify(backup)?;
     if info.schema_version > migrate::CURRENT_SCHEMA {
         return Err(StoreError::TooNew {
             path: backup.display().to_string(),
@@ -98,7 +93,7 @@ pub fn restore(
 }
 
 /// Where a restore builds the store before it is renamed into place.
-pub fn staging_path(store_path: &Path) -> PathBuf {
+pub(crate) fn staging_path(store_path: &Path) -> PathBuf {
     let mut name = store_path.file_name().unwrap_or_default().to_os_string();
     name.push(".restoring");
     store_path.with_file_name(name)

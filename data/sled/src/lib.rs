@@ -6,16 +6,16 @@
 
 pub mod backup;
 pub mod doctor;
-pub mod durable_mark;
+mod durable_mark;
 mod engine;
 mod handle;
 mod health;
 mod keys;
-pub mod migrate;
+mod migrate;
 mod operator_reads;
 mod staging;
 mod trees;
-pub mod verify;
+mod verify;
 mod write_tx;
 mod writer;
 

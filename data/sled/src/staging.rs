@@ -24,7 +24,7 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn engine(err: sled::Error) -> WriteError {
-    WriteError::Store(err.to_string())
+    crate::engine_error(err).into()
 }
 
 /// Changes staged over the trees: those of writes already kept in the batch, and those of the

@@ -4,12 +4,12 @@
 
 use tack_protocol::Issue;
 
-use crate::WriteError;
 use crate::keys;
 use crate::plan::{Counter, Record, RecordKey, Scan, Unique, WriteTx};
 use crate::records::{decode, encode};
 use crate::staging::Tx;
 use crate::trees::{self, T};
+use crate::{StoreError, WriteError};
 use tack_data::stored::Stored;
 
 /// Id and sequence counters; a refused write leaves them as they were.
@@ -101,13 +101,17 @@ fn locate(key: &RecordKey) -> (T, Vec<u8>) {
 }
 
 fn corrupt(tree: T, reason: &str) -> WriteError {
-    WriteError::Store(format!("corrupt record in {}: {reason}", trees::name(tree)))
+    StoreError::Corrupt {
+        tree: trees::name(tree),
+        reason: reason.to_owned(),
+    }
+    .into()
 }
 
 /// Reads the stored bytes of the record at `key` back into a record.
 fn read_record(key: &RecordKey, tree: T, bytes: &[u8]) -> Result<Record, WriteError> {
     fn de<V: Stored>(tree: T, bytes: &[u8]) -> Result<V, WriteError> {
-        decode(trees::name(tree), bytes).map_err(|e| WriteError::Store(e.to_string()))
+        decode(trees::name(tree), bytes).map_err(WriteError::from)
     }
     Ok(match key {
         RecordKey::User(_) => Record::User(de(tree, bytes)?),

@@ -21,7 +21,7 @@ use crate::health::{DiskReserve, HealthState};
 use crate::staging::Tx;
 use crate::trees::Trees;
 use crate::write_tx::{Counters, SledWriteTx};
-use crate::{CommitListener, Ticket, Write, WriteError, plan};
+use crate::{CommitListener, StoreError, Ticket, Write, WriteError, plan};
 
 type Ack<T> = oneshot::Sender<Result<T, WriteError>>;
 
@@ -220,8 +220,7 @@ fn writer_loop(
                     // Commit what is staged, then snapshot between two writes on the only thread
                     // that writes: the backup is consistent.
                     counters = batch.commit(&sink, &gate.health);
-                    let result = backup::write_backup(&trees, &path)
-                        .map_err(|e| WriteError::Store(e.to_string()));
+                    let result = backup::write_backup(&trees, &path).map_err(WriteError::from);
                     let _ = ack.send(result);
                     batch = Batch::new(&trees, counters);
                 }
@@ -305,9 +304,10 @@ impl<'a> Batch<'a> {
             tracing::error!(error = ?err, writes = applied.len(), "store commit failed");
             health.fail(format!("the store could not commit a change: {err:?}"));
             for write in applied {
-                let _ = write.ack.send(Err(WriteError::Store(format!(
+                let _ = write.ack.send(Err(StoreError::Engine(format!(
                     "the store could not save the change: {err:?}"
-                ))));
+                ))
+                .into()));
             }
             return before;
         }
@@ -357,9 +357,10 @@ fn finish(batches: Vec<Vec<Applied>>, flushed: &Result<(), String>, done: &Done)
     if let Err(err) = flushed {
         tracing::error!(error = %err, "flush failed; writes not acknowledged");
         for applied in batches.into_iter().flatten() {
-            let _ = applied.ack.send(Err(WriteError::Store(format!(
+            let _ = applied.ack.send(Err(StoreError::Engine(format!(
                 "the disk did not accept the write: {err}"
-            ))));
+            ))
+            .into()));
         }
         return;
     }

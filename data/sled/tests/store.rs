@@ -302,7 +302,7 @@ fn backup_restores_to_an_identical_store_and_corruption_is_caught() {
     let info = rt.block_on(store.backup(&file).wait()).unwrap();
     assert!(info.records > 20);
     assert_eq!(
-        backup::verify_backup(&file).unwrap().checksum,
+        tack_data::backup_file::verify(&file).unwrap().checksum,
         info.checksum
     );
 
@@ -336,7 +336,7 @@ fn backup_restores_to_an_identical_store_and_corruption_is_caught() {
     );
 
     std::fs::write(&damaged, &bytes[..bytes.len() - 40]).unwrap();
-    assert!(backup::verify_backup(&damaged).is_err());
+    assert!(tack_data::backup_file::verify(&damaged).is_err());
 }
 
 #[derive(Debug, Clone)]

@@ -1,10 +1,10 @@
 //! Accounts: people, their keys (and unconfirmed claims on keys), second factors and settings;
 //! deleting a person and merging a placeholder into a real one.
 
-use tack_protocol::{ActivityKind, Actor, Event, SshKey, User, UserId, UserSettings};
+use tack_protocol::{ActivityKind, Actor, Event, SshKey, User, UserId};
 
 use super::{Entry, Record, RecordKey, Scan, Unique, WriteTx, log};
-use crate::records::{PendingKey, StoredToken, TotpRecord};
+use crate::records::{PendingKey, StoredToken};
 use crate::{Write, WriteError};
 
 fn handle_entry(kind: ActivityKind, user: &User) -> Entry {
@@ -163,14 +163,17 @@ pub(super) fn touch_key(
     Ok(Vec::new())
 }
 
-pub(super) fn put_totp(
+/// Stores a record of a person's own (their second factor, their settings), logged as a change
+/// to them unless `logged` is false (a code used at every login is not news).
+pub(super) fn put_personal(
     tx: &mut dyn WriteTx,
     write: &Write,
-    record: &TotpRecord,
+    owner: UserId,
+    record: Record,
     logged: bool,
 ) -> Result<Vec<Event>, WriteError> {
-    let user = tx.require_user(record.user)?;
-    tx.put(Record::Totp(record.clone()))?;
+    let user = tx.require_user(owner)?;
+    tx.put(record)?;
     if !logged {
         return Ok(Vec::new());
     }
@@ -178,28 +181,6 @@ pub(super) fn put_totp(
         tx,
         write,
         handle_entry(ActivityKind::UserUpdated, &user),
-    )?])
-}
-
-pub(super) fn put_settings(
-    tx: &mut dyn WriteTx,
-    write: &Write,
-    user: UserId,
-    settings: &UserSettings,
-    logged: bool,
-) -> Result<Vec<Event>, WriteError> {
-    let stored = tx.require_user(user)?;
-    tx.put(Record::Settings {
-        user,
-        settings: settings.clone(),
-    })?;
-    if !logged {
-        return Ok(Vec::new());
-    }
-    Ok(vec![log(
-        tx,
-        write,
-        handle_entry(ActivityKind::UserUpdated, &stored),
     )?])
 }
 

@@ -51,12 +51,24 @@ pub fn apply(tx: &mut dyn WriteTx, write: &Write) -> Result<Vec<Event>, WriteErr
                 Entry::account(*kind, invite.invite.id.clone()),
             )?]
         }
-        Op::PutTotp { record, logged } => accounts::put_totp(tx, write, record, *logged)?,
+        Op::PutTotp { record, logged } => accounts::put_personal(
+            tx,
+            write,
+            record.user,
+            Record::Totp(record.clone()),
+            *logged,
+        )?,
         Op::PutUserSettings {
             user,
             settings,
             logged,
-        } => accounts::put_settings(tx, write, *user, settings, *logged)?,
+        } => {
+            let record = Record::Settings {
+                user: *user,
+                settings: settings.clone(),
+            };
+            accounts::put_personal(tx, write, *user, record, *logged)?
+        }
         Op::DeleteUser {
             id,
             reassign_to,

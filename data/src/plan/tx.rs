@@ -173,9 +173,10 @@ pub trait WriteTx {
 
 /// The error for an engine that answers a key with a record of another collection.
 fn mismatch(key: &RecordKey) -> WriteError {
-    WriteError::Store(format!(
+    crate::StoreError::Engine(format!(
         "the store answered {key:?} with another kind of record"
     ))
+    .into()
 }
 
 macro_rules! typed_reads {

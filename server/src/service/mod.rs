@@ -170,7 +170,7 @@ pub(crate) fn write_error(err: WriteError) -> ApiError {
         }
         WriteError::Unavailable(reason) => ApiError::unavailable(reason),
         WriteError::Store(reason) => {
-            tracing::error!(%reason, "store write failed");
+            tracing::error!(error = %reason, "store write failed");
             ApiError::internal(format!("the change could not be saved ({reason})"))
         }
     }
