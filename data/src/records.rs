@@ -4,7 +4,7 @@
 use tack_protocol::{ApiToken, Invite, SshKey, Webhook};
 
 use crate::StoreError;
-use crate::stored::Stored;
+use crate::stored::{AsStored, Stored};
 
 /// No single record is larger than this (issues cap their text at 64 KiB each).
 const RECORD_LIMIT: usize = 4 * 1024 * 1024;
@@ -24,7 +24,7 @@ pub struct StoredInvite {
 
 pub fn encode<T: Stored>(value: &T) -> Vec<u8> {
     // Encoding into a Vec cannot fail for our types: they have no fallible Encode impls.
-    bincode::encode_to_vec(value.to_form(), bincode::config::standard()).unwrap_or_default()
+    bincode::encode_to_vec(AsStored(value), bincode::config::standard()).unwrap_or_default()
 }
 
 pub fn decode<T: Stored>(collection: &'static str, bytes: &[u8]) -> Result<T, StoreError> {

@@ -174,7 +174,8 @@ fn record_bytes(record: &Record) -> Vec<u8> {
     }
 }
 
-/// Whether records of this collection have index entries to keep in step.
+/// Whether a stored record of this collection may have index entries that a new one moves.
+/// (An activity entry is written once, under a sequence number never used before.)
 fn indexed(key: &RecordKey) -> bool {
     matches!(
         key,
@@ -183,7 +184,6 @@ fn indexed(key: &RecordKey) -> bool {
             | RecordKey::Project(_)
             | RecordKey::Issue(_)
             | RecordKey::Comment(_)
-            | RecordKey::Activity(_)
             | RecordKey::Job(_)
     )
 }

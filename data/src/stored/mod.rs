@@ -10,6 +10,8 @@ mod accounts;
 mod issues;
 mod jobs;
 
+use bincode::enc::Encoder;
+use bincode::error::EncodeError;
 use bincode::{Decode, Encode};
 
 /// A value the store keeps, and the form it keeps it in.
@@ -17,6 +19,22 @@ pub trait Stored: Sized {
     type Form: Encode + Decode<()>;
     fn to_form(&self) -> Self::Form;
     fn from_form(form: Self::Form) -> Self;
+
+    /// Encodes the stored form of `self`: the bytes of `self.to_form()`, which structs and
+    /// collections write field by field without building the form first (the write path
+    /// encodes every record it stores).
+    fn encode_form<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
+        self.to_form().encode(encoder)
+    }
+}
+
+/// Encodes a value in its stored form.
+pub struct AsStored<'a, T>(pub &'a T);
+
+impl<T: Stored> Encode for AsStored<'_, T> {
+    fn encode<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
+        self.0.encode_form(encoder)
+    }
 }
 
 /// Values stored as they are.
@@ -29,6 +47,9 @@ macro_rules! stored_as_is {
             }
             fn from_form(form: $ty) -> $ty {
                 form
+            }
+            fn encode_form<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
+                self.encode(encoder)
             }
         })*
     };
@@ -44,6 +65,10 @@ impl<T: Stored> Stored for Vec<T> {
     fn from_form(form: Self::Form) -> Self {
         form.into_iter().map(T::from_form).collect()
     }
+    fn encode_form<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
+        (self.len() as u64).encode(encoder)?;
+        self.iter().try_for_each(|item| item.encode_form(encoder))
+    }
 }
 
 impl<T: Stored> Stored for Option<T> {
@@ -54,6 +79,15 @@ impl<T: Stored> Stored for Option<T> {
     fn from_form(form: Self::Form) -> Self {
         form.map(T::from_form)
     }
+    fn encode_form<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
+        match self {
+            None => 0u8.encode(encoder),
+            Some(value) => {
+                1u8.encode(encoder)?;
+                value.encode_form(encoder)
+            }
+        }
+    }
 }
 
 impl<T: Stored> Stored for Box<T> {
@@ -63,6 +97,9 @@ impl<T: Stored> Stored for Box<T> {
     }
     fn from_form(form: Self::Form) -> Self {
         Box::new(T::from_form(*form))
+    }
+    fn encode_form<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
+        self.as_ref().encode_form(encoder)
     }
 }
 
@@ -86,6 +123,13 @@ macro_rules! stored_struct {
                 Self {
                     $($field: $crate::stored::Stored::from_form(form.$field),)*
                 }
+            }
+            fn encode_form<E: bincode::enc::Encoder>(
+                &self,
+                encoder: &mut E,
+            ) -> Result<(), bincode::error::EncodeError> {
+                $($crate::stored::Stored::encode_form(&self.$field, encoder)?;)*
+                Ok(())
             }
         }
     };
