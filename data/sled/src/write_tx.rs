@@ -174,8 +174,7 @@ fn record_bytes(record: &Record) -> Vec<u8> {
     }
 }
 
-/// Whether a stored record of this collection may have index entries that a new one moves.
-/// (An activity entry is written once, under a sequence number never used before.)
+/// Whether records of this collection have index entries to keep in step.
 fn indexed(key: &RecordKey) -> bool {
     matches!(
         key,
@@ -184,6 +183,7 @@ fn indexed(key: &RecordKey) -> bool {
             | RecordKey::Project(_)
             | RecordKey::Issue(_)
             | RecordKey::Comment(_)
+            | RecordKey::Activity(_)
             | RecordKey::Job(_)
     )
 }
@@ -374,8 +374,12 @@ impl WriteTx for SledWriteTx<'_, '_> {
     }
 
     fn put(&mut self, record: Record) -> Result<(), WriteError> {
+        self.unindex(&record.key())?;
+        self.insert(record)
+    }
+
+    fn insert(&mut self, record: Record) -> Result<(), WriteError> {
         let key = record.key();
-        self.unindex(&key)?;
         for (tree, entry, value) in index_entries(&record) {
             self.tx.put(tree, &entry, &value)?;
         }

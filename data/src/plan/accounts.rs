@@ -59,7 +59,7 @@ pub(super) fn create_user(
         stored.invite.redeemed_by = Some(user.id);
         tx.put(Record::Invite(stored))?;
     }
-    tx.put(Record::User(user.clone()))?;
+    tx.insert(Record::User(user.clone()))?;
     if let Some(key) = key {
         let mut key = key.clone();
         key.owner = user.id;

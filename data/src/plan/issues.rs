@@ -48,7 +48,7 @@ pub(super) fn create_project(
     }
     let mut project = project.clone();
     project.id = tx.next_id(Counter::Project);
-    tx.put(Record::Project(project.clone()))?;
+    tx.insert(Record::Project(project.clone()))?;
     Ok(vec![log(
         tx,
         write,
@@ -72,7 +72,7 @@ pub(super) fn create_issue(
     issue.version = 1;
     project.next_issue_number += 1;
     tx.put(Record::Project(project))?;
-    tx.put(Record::Issue(issue.clone()))?;
+    tx.insert(Record::Issue(issue.clone()))?;
     Ok(vec![log(
         tx,
         write,
@@ -173,14 +173,15 @@ pub(super) fn put_comment(
     comment.project = issue.project;
     let kind = if comment.id == 0 {
         comment.id = tx.next_id(Counter::Comment);
+        tx.insert(Record::Comment(comment.clone()))?;
         ActivityKind::CommentAdded
     } else {
         if tx.comment(comment.id)?.is_none() {
             return Err(WriteError::Missing(format!("comment #{}", comment.id)));
         }
+        tx.put(Record::Comment(comment.clone()))?;
         ActivityKind::CommentEdited
     };
-    tx.put(Record::Comment(comment.clone()))?;
     let id = comment.id;
     Ok(vec![log(
         tx,
@@ -279,7 +280,7 @@ pub(super) fn import_issue(
         Some(current) => replace_issue(tx, current, issue)?,
         None => {
             issue.version = 1;
-            tx.put(Record::Issue(issue.clone()))?;
+            tx.insert(Record::Issue(issue.clone()))?;
             issue
         }
     };
@@ -295,7 +296,7 @@ pub(super) fn import_issue(
         comment.id = tx.next_id(Counter::Comment);
         comment.issue = issue.id;
         comment.project = project.id;
-        tx.put(Record::Comment(comment))?;
+        tx.insert(Record::Comment(comment))?;
     }
     Ok(vec![log(tx, write, Entry::issue(kind, issue))?])
 }

@@ -31,7 +31,7 @@ fn enqueue(
         last_error: None,
         idempotency_key: key,
     };
-    tx.put(Record::Job(job))
+    tx.insert(Record::Job(job))
 }
 
 /// Whether `key` happened before; if not, it has now.
@@ -91,7 +91,7 @@ pub(super) fn finish_job(
         let mut delivery = delivery.clone();
         delivery.id = tx.next_id(Counter::Delivery);
         let hook = delivery.hook;
-        tx.put(Record::Delivery(delivery))?;
+        tx.insert(Record::Delivery(delivery))?;
         let kept = tx.scan(Scan::DeliveriesOf(hook))?;
         for old in kept.iter().take(kept.len().saturating_sub(DELIVERY_LOG)) {
             tx.delete(old)?;

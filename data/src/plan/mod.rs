@@ -116,8 +116,10 @@ pub fn apply(tx: &mut dyn WriteTx, write: &Write) -> Result<Vec<Event>, WriteErr
             let mut view = view.clone();
             if view.id == 0 {
                 view.id = tx.next_id(Counter::View);
+                tx.insert(Record::View(view))?;
+            } else {
+                tx.put(Record::View(view))?;
             }
-            tx.put(Record::View(view))?;
             Vec::new()
         }
         Op::DeleteView { id } => {
@@ -253,7 +255,7 @@ fn log(tx: &mut dyn WriteTx, write: &Write, entry: Entry) -> Result<Event, Write
         subject: entry.subject,
         changes: write.changes.clone(),
     };
-    tx.put(Record::Activity(activity.clone()))?;
+    tx.insert(Record::Activity(activity.clone()))?;
     Ok(Event {
         seq,
         activity,
@@ -274,7 +276,7 @@ fn follow(tx: &mut dyn WriteTx, write: &Write, events: &[Event]) -> Result<(), W
         tx.put(Record::Watcher { issue, user: *user })?;
     }
     for (user, kind) in &write.follow.notify {
-        tx.put(Record::Notification(Notification {
+        tx.insert(Record::Notification(Notification {
             id: last.seq,
             user: *user,
             issue,

@@ -165,7 +165,11 @@ pub trait WriteTx {
     fn scan(&self, scan: Scan<'_>) -> Result<Vec<RecordKey>, WriteError>;
     /// The rank of the last card in a board column.
     fn last_rank(&self, project: ProjectId, state: u32) -> Result<Option<String>, WriteError>;
+    /// Stores a record, in place of the one under its key if there is one.
     fn put(&mut self, record: Record) -> Result<(), WriteError>;
+    /// Stores a record under a key no record has had (a fresh id or sequence number), so
+    /// there is nothing to replace.
+    fn insert(&mut self, record: Record) -> Result<(), WriteError>;
     fn delete(&mut self, key: &RecordKey) -> Result<(), WriteError>;
     /// The next id of a sequence; a refused write gives back what it took.
     fn next_id(&mut self, counter: Counter) -> u64;
