@@ -216,12 +216,7 @@ pub(super) fn delete_user(
             next.assignees.push(to);
         }
         next.updated_at = write.at;
-        let next = super::issues::replace_issue(tx, &current, next)?;
-        events.push(log(
-            tx,
-            write,
-            Entry::issue(ActivityKind::IssueUpdated, next),
-        )?);
+        events.push(super::issues::update_logged(tx, write, &current, next)?);
     }
     for owned in [Scan::KeysOf(id), Scan::NotificationsOf(id)] {
         for key in tx.scan(owned)? {
@@ -269,12 +264,7 @@ pub(super) fn merge_user(
         if created {
             next.creator = Actor::User(into);
         }
-        let next = super::issues::replace_issue(tx, &current, next)?;
-        events.push(log(
-            tx,
-            write,
-            Entry::issue(ActivityKind::IssueUpdated, next),
-        )?);
+        events.push(super::issues::update_logged(tx, write, &current, next)?);
     }
     for key in tx.scan(Scan::Comments)? {
         let RecordKey::Comment(id) = key else {

@@ -29,6 +29,17 @@ pub(super) fn replace_issue(
     Ok(next)
 }
 
+/// Stores `next` in place of `current`, and logs it as an update.
+pub(super) fn update_logged(
+    tx: &mut dyn WriteTx,
+    write: &Write,
+    current: &Issue,
+    next: Issue,
+) -> Result<Event, WriteError> {
+    let issue = replace_issue(tx, current, next)?;
+    log(tx, write, Entry::issue(ActivityKind::IssueUpdated, issue))
+}
+
 /// The rank after the last card of a board column.
 fn append_rank(tx: &dyn WriteTx, project: u64, state: u32) -> Result<String, WriteError> {
     let last = tx.last_rank(project, state)?;
@@ -101,12 +112,7 @@ pub(super) fn update_issue(
     next.project = current.project;
     next.number = current.number;
     next.key = current.key.clone();
-    let issue = replace_issue(tx, &current, next)?;
-    Ok(vec![log(
-        tx,
-        write,
-        Entry::issue(ActivityKind::IssueUpdated, issue),
-    )?])
+    Ok(vec![update_logged(tx, write, &current, next)?])
 }
 
 /// Rewrites a project and moves many of its issues at once (removing a workflow state): only
@@ -126,12 +132,7 @@ pub(super) fn move_issues(
         next.rank = issue.rank.clone();
         next.updated_at = issue.updated_at;
         next.closed_at = issue.closed_at;
-        let next = replace_issue(tx, &current, next)?;
-        events.push(log(
-            tx,
-            write,
-            Entry::issue(ActivityKind::IssueUpdated, next),
-        )?);
+        events.push(update_logged(tx, write, &current, next)?);
     }
     events.push(log(
         tx,
