@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tack_data::conformance::Engine;
 use tack_data::{Store, StoreError};
-use tack_data_sled::{SledStore, StoreConfig, backup};
+use tack_data_sled::{SledStore, StoreConfig, backup, doctor};
 
 struct Sled;
 
@@ -20,6 +20,23 @@ impl Engine for Sled {
 
     fn restore(&self, file: &Path, dir: &Path) -> Result<(), StoreError> {
         backup::restore(file, &dir.join("store")).map(|_| ())
+    }
+
+    fn damage(&self, dir: &Path) -> Result<(), StoreError> {
+        let engine = |e: sled::Error| StoreError::Engine(e.to_string());
+        let db = sled::open(dir.join("store")).map_err(engine)?;
+        let board = db.open_tree("idx_board").map_err(engine)?;
+        let (first, _) = board
+            .first()
+            .map_err(engine)?
+            .ok_or_else(|| StoreError::Engine("the board index is empty".into()))?;
+        board.remove(first).map_err(engine)?;
+        db.flush().map_err(engine)?;
+        Ok(())
+    }
+
+    fn repair(&self, dir: &Path) -> Result<(), StoreError> {
+        doctor::doctor(&dir.join("store"), true).map(|_| ())
     }
 }
 

@@ -342,3 +342,36 @@ pub async fn a_backup_restores_to_an_equal_store(engine: &dyn Engine, dir: &Path
     let next = create_issue(r, new_issue(p.id, "after the restore", 2)).await;
     assert_eq!(next.key, "TACK-13");
 }
+
+pub async fn a_damaged_store_is_found_and_repaired(engine: &dyn Engine, dir: &Path) {
+    let before = {
+        let store = engine.open(dir).unwrap();
+        let p = create_project(store.as_ref(), "TACK").await;
+        for n in 0..4 {
+            create_issue(store.as_ref(), new_issue(p.id, &format!("kept {n}"), 2)).await;
+        }
+        assert!(store.verify().await.unwrap().is_clean());
+        let before = store.issues_of_project(p.id).await.unwrap();
+        store.shutdown().await;
+        before
+    };
+    engine.damage(dir).unwrap();
+    {
+        let store = engine.open(dir).unwrap();
+        let report = store.verify().await.unwrap();
+        assert!(
+            !report.is_clean(),
+            "a lost board entry goes unnoticed: {report:?}"
+        );
+        store.shutdown().await;
+    }
+    engine.repair(dir).unwrap();
+    let store = engine.open(dir).unwrap();
+    let report = store.verify().await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(
+        store.issues_of_project(1).await.unwrap(),
+        before,
+        "nothing is lost"
+    );
+}

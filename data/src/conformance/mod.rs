@@ -2,8 +2,8 @@
 //! store only through the trait and checks what the service relies on — what each write does to
 //! records and index queries (issues, accounts and their credentials, the inbox, jobs, webhooks,
 //! views, imports), conflicts and uniqueness, gap-free activity and resuming events from a
-//! sequence, concurrent writers, acknowledged writes surviving a reopen, and a backup restoring
-//! to an equal store.
+//! sequence, concurrent writers, acknowledged writes surviving a reopen, a backup restoring to
+//! an equal store, and a damaged store found by `verify` and mended by the engine's repair.
 //!
 //! Its builders (`write`, `project`, `new_issue`, `user`) serve an engine's own tests too.
 //!
@@ -39,6 +39,11 @@ pub trait Engine: Send + Sync {
     fn open(&self, dir: &Path) -> Result<Arc<dyn Store>, StoreError>;
     /// Rebuilds a store under the empty `dir` from a backup file written by [`Store::backup`].
     fn restore(&self, backup: &Path, dir: &Path) -> Result<(), StoreError>;
+    /// Damages the closed store under `dir` the way a bad disk or a crash might: one issue
+    /// loses its place on its board (the issue record stays).
+    fn damage(&self, dir: &Path) -> Result<(), StoreError>;
+    /// Repairs the closed store under `dir` with the engine's own tool (`tack doctor --repair`).
+    fn repair(&self, dir: &Path) -> Result<(), StoreError>;
 }
 
 /// Expands to one `#[tokio::test]` per case, each on a fresh temporary directory.
@@ -63,6 +68,7 @@ macro_rules! conformance_tests {
             webhooks_get_a_job_per_wanted_event_and_keep_a_bounded_log,
             failed_jobs_are_retried_postponed_and_dropped,
             reminders_views_imports_and_state_moves,
+            a_damaged_store_is_found_and_repaired,
         );
     };
     (@cases $engine:expr; $($case:ident),* $(,)?) => {
