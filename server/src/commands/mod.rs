@@ -8,6 +8,7 @@ mod nouns;
 mod operator_nouns;
 mod operator_tables;
 mod output;
+mod record_tables;
 mod requests;
 mod transfer;
 
