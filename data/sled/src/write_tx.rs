@@ -264,13 +264,19 @@ fn issue_entries(issue: &Issue) -> Vec<(T, Vec<u8>, Vec<u8>)> {
 }
 
 impl SledWriteTx<'_, '_> {
-    /// Ids read from the last 8 bytes of each key under `prefix`.
-    fn trailing_ids(&self, tree: T, prefix: &[u8]) -> Result<Vec<u64>, WriteError> {
+    /// The records named by the ids in the last 8 bytes of each key under `prefix`.
+    fn keys_by_id(
+        &self,
+        tree: T,
+        prefix: &[u8],
+        record: impl Fn(u64) -> RecordKey,
+    ) -> Result<Vec<RecordKey>, WriteError> {
         Ok(self
             .tx
             .keys_with_prefix(tree, prefix)?
             .iter()
             .filter_map(|key| keys::trailing_id(key))
+            .map(record)
             .collect())
     }
 
@@ -319,49 +325,36 @@ impl WriteTx for SledWriteTx<'_, '_> {
                 .filter_map(|key| std::str::from_utf8(key.get(8..)?).ok())
                 .map(|fingerprint| RecordKey::Key(fingerprint.to_owned()))
                 .collect(),
-            Scan::ClaimsOn(fingerprint) => self
-                .trailing_ids(T::PendingKeys, &keys::pending_key_prefix(fingerprint))?
-                .into_iter()
-                .map(|owner| RecordKey::PendingKey {
+            Scan::ClaimsOn(fingerprint) => self.keys_by_id(
+                T::PendingKeys,
+                &keys::pending_key_prefix(fingerprint),
+                |owner| RecordKey::PendingKey {
                     fingerprint: fingerprint.to_owned(),
                     owner,
-                })
-                .collect(),
-            Scan::AssignedTo(user) => self
-                .trailing_ids(T::IdxAssignee, &keys::id(user))?
-                .into_iter()
-                .map(RecordKey::Issue)
-                .collect(),
-            Scan::Issues => self
-                .trailing_ids(T::Issues, &[])?
-                .into_iter()
-                .map(RecordKey::Issue)
-                .collect(),
-            Scan::CommentsOf(issue) => self
-                .trailing_ids(T::CommentsByIssue, &keys::id(issue))?
-                .into_iter()
-                .map(RecordKey::Comment)
-                .collect(),
-            Scan::Comments => self
-                .trailing_ids(T::Comments, &[])?
-                .into_iter()
-                .map(RecordKey::Comment)
-                .collect(),
-            Scan::NotificationsOf(user) => self
-                .trailing_ids(T::Notifications, &keys::id(user))?
-                .into_iter()
-                .map(|id| RecordKey::Notification { user, id })
-                .collect(),
-            Scan::WebhooksOf(project) => self
-                .trailing_ids(T::Webhooks, &keys::id(project))?
-                .into_iter()
-                .map(|id| RecordKey::Webhook { project, id })
-                .collect(),
-            Scan::DeliveriesOf(hook) => self
-                .trailing_ids(T::Deliveries, &keys::id(hook))?
-                .into_iter()
-                .map(|id| RecordKey::Delivery { hook, id })
-                .collect(),
+                },
+            )?,
+            Scan::AssignedTo(user) => {
+                self.keys_by_id(T::IdxAssignee, &keys::id(user), RecordKey::Issue)?
+            }
+            Scan::Issues => self.keys_by_id(T::Issues, &[], RecordKey::Issue)?,
+            Scan::CommentsOf(issue) => {
+                self.keys_by_id(T::CommentsByIssue, &keys::id(issue), RecordKey::Comment)?
+            }
+            Scan::Comments => self.keys_by_id(T::Comments, &[], RecordKey::Comment)?,
+            Scan::NotificationsOf(user) => {
+                self.keys_by_id(T::Notifications, &keys::id(user), |id| {
+                    RecordKey::Notification { user, id }
+                })?
+            }
+            Scan::WebhooksOf(project) => {
+                self.keys_by_id(T::Webhooks, &keys::id(project), |id| RecordKey::Webhook {
+                    project,
+                    id,
+                })?
+            }
+            Scan::DeliveriesOf(hook) => self.keys_by_id(T::Deliveries, &keys::id(hook), |id| {
+                RecordKey::Delivery { hook, id }
+            })?,
         })
     }
 
