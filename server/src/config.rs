@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::socket::SocketConfig;
+use crate::socket::proxy_protocol::TrustedProxies;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -34,6 +35,9 @@ pub struct Config {
     pub webhooks: WebhooksSection,
     pub backup: BackupSection,
     pub notifications: NotificationsSection,
+    /// Load balancers (addresses or networks) whose PROXY v2 headers name the real client, on
+    /// the SSH and protocol listeners; a connection from one must send a header.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -239,6 +243,7 @@ impl Default for Config {
             webhooks: WebhooksSection::default(),
             backup: BackupSection::default(),
             notifications: NotificationsSection::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -307,6 +312,7 @@ const ENV_SECTIONS: &[&str] = &[
     "webhooks",
     "backup",
     "notifications",
+    "trusted_proxies",
 ];
 
 impl Config {
@@ -333,6 +339,7 @@ impl Config {
             .merge(Serialized::defaults(flags))
             .extract()
             .map_err(|e| format!("invalid configuration: {e}"))?;
+        TrustedProxies::parse(&config.trusted_proxies)?;
         if config.limits.max_frame_bytes < 1024 {
             return Err(
                 "invalid configuration: limits.max_frame_bytes must be at least 1024".into(),
@@ -355,6 +362,7 @@ impl Config {
             requests_per_second: self.limits.requests_per_second,
             request_burst: self.limits.request_burst,
             max_in_flight: self.limits.max_in_flight_per_connection.max(1),
+            trusted_proxies: self.trusted_proxies(),
         }
     }
 
@@ -368,7 +376,13 @@ impl Config {
             max_sessions_per_user: ssh.max_sessions_per_user.max(1),
             idle_timeout: Duration::from_secs(ssh.idle_timeout_secs.max(1)),
             require_totp_for_admins: self.security.require_totp_for_admins,
+            trusted_proxies: self.trusted_proxies(),
         }
+    }
+
+    /// The proxies `load` checked.
+    fn trusted_proxies(&self) -> TrustedProxies {
+        TrustedProxies::parse(&self.trusted_proxies).unwrap_or_default()
     }
 
     pub fn store_path(&self) -> PathBuf {
@@ -420,6 +434,36 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Config::load(Some(&file), flags).unwrap().api, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn a_trusted_proxy_entry_that_is_no_address_stops_the_start() {
+        figment::Jail::expect_with(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("tack.toml");
+            std::fs::write(
+                &file,
+                "trusted_proxies = [\"10.0.0.0/8\", \"lb.internal\"]\n",
+            )
+            .unwrap();
+            let err = Config::load(Some(&file), FlagOverrides::default()).unwrap_err();
+            assert!(err.contains("\"lb.internal\""), "{err}");
+            std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+            let config = Config::load(Some(&file), FlagOverrides::default()).unwrap();
+            assert!(
+                config
+                    .ssh_settings()
+                    .trusted_proxies
+                    .trusts("10.9.8.7".parse().unwrap())
+            );
+            assert!(
+                config
+                    .socket()
+                    .trusted_proxies
+                    .trusts("::1".parse().unwrap())
+            );
+            Ok(())
+        });
     }
 
     #[test]

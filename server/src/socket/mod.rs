@@ -3,6 +3,7 @@
 
 mod connection;
 pub mod limits;
+pub mod proxy_protocol;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub struct SocketConfig {
     pub request_burst: u32,
     /// Requests one connection may have in flight; more wait (pipelining with backpressure).
     pub max_in_flight: usize,
+    /// Load balancers whose PROXY headers name the real client.
+    pub trusted_proxies: proxy_protocol::TrustedProxies,
 }
 
 impl Default for SocketConfig {
@@ -57,6 +60,7 @@ impl Default for SocketConfig {
             requests_per_second: 200,
             request_burst: 400,
             max_in_flight: 128,
+            trusted_proxies: proxy_protocol::TrustedProxies::default(),
         }
     }
 }
@@ -149,13 +153,34 @@ impl ProtocolServer {
     }
 
     /// Serves one connection on any byte stream (a socket, or an in-memory pipe).
-    pub fn spawn_connection<S>(self: Arc<Self>, stream: S, peer: Peer)
+    pub fn spawn_connection<S>(self: Arc<Self>, mut stream: S, peer: Peer)
     where
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let tasks = self.tasks.clone();
         tasks.spawn(async move {
+            let peer = match peer {
+                Peer::Tcp(addr) => {
+                    let read = proxy_protocol::client_address(
+                        &mut stream,
+                        addr,
+                        &self.config.trusted_proxies,
+                    );
+                    match tokio::time::timeout(self.config.handshake_timeout, read).await {
+                        Ok(Ok(client)) => Peer::Tcp(client),
+                        Ok(Err(err)) => {
+                            tracing::info!(error = %err, "protocol connection refused");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::info!(peer = %addr, "a trusted proxy sent no PROXY header in time");
+                            return;
+                        }
+                    }
+                }
+                other => other,
+            };
             let permit = match &peer {
                 Peer::Tcp(_) => self.tcp_permit().await,
                 Peer::Console => self.console_connections.clone().try_acquire_owned().ok(),

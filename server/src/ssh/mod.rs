@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::service::Service;
 use crate::socket::ProtocolServer;
 use crate::socket::limits::PendingHandshakes;
+use crate::socket::proxy_protocol::{self, TrustedProxies};
 
 #[derive(Debug, Clone)]
 pub struct SshSettings {
@@ -33,6 +34,8 @@ pub struct SshSettings {
     pub idle_timeout: Duration,
     /// Admins without two-factor may only enrol it.
     pub require_totp_for_admins: bool,
+    /// Load balancers whose PROXY headers name the real client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for SshSettings {
@@ -45,6 +48,7 @@ impl Default for SshSettings {
             max_sessions_per_user: 10,
             idle_timeout: Duration::from_secs(30 * 60),
             require_totp_for_admins: false,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -220,8 +224,21 @@ impl SshServer {
         }
     }
 
-    async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+    async fn connection(self: Arc<Self>, mut stream: tokio::net::TcpStream, peer: SocketAddr) {
         use crate::runtime::sessions::Counted;
+        let read =
+            proxy_protocol::client_address(&mut stream, peer, &self.settings.trusted_proxies);
+        let peer = match tokio::time::timeout(self.settings.login_grace, read).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(err)) => {
+                tracing::info!(error = %err, "ssh connection refused");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(%peer, "a trusted proxy sent no PROXY header in time");
+                return;
+            }
+        };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let evicted = self.pending.enter_from(id, Some(peer.ip()));
         let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
