@@ -3,7 +3,8 @@
 
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
@@ -14,7 +15,10 @@ pub struct PtyProgram {
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     // Kept open: closing the master hangs up the program.
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    /// While set, nothing reads the terminal, as a person's terminal that hangs would not.
+    paused: Arc<AtomicBool>,
+    pub bytes_received: usize,
 }
 
 impl PtyProgram {
@@ -35,9 +39,14 @@ impl PtyProgram {
         let mut reader = pair.master.try_clone_reader().unwrap();
         let writer = pair.master.take_writer().unwrap();
         let (tx, output) = mpsc::channel();
+        let paused = Arc::new(AtomicBool::new(false));
+        let reader_paused = paused.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
+                while reader_paused.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => return,
                     Ok(n) => {
@@ -54,8 +63,30 @@ impl PtyProgram {
             output,
             writer,
             child,
-            _master: pair.master,
+            master: pair.master,
+            paused,
+            bytes_received: 0,
         }
+    }
+
+    /// Stops (or resumes) reading what the program writes: its output backs up into the pty
+    /// and then into the program.
+    pub fn pause_reading(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Release);
+    }
+
+    /// Resizes the terminal, as a window manager does; the program gets SIGWINCH.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let size = |n: u16| NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN);
+        self.screen.set_size(size(rows), size(cols));
     }
 
     pub fn type_text(&mut self, text: &str) {
@@ -69,10 +100,22 @@ impl PtyProgram {
 
     fn pump(&mut self, wait: Duration) {
         if let Ok(bytes) = self.output.recv_timeout(wait) {
-            self.screen.process(&bytes);
+            self.take(&bytes);
         }
         while let Ok(bytes) = self.output.try_recv() {
-            self.screen.process(&bytes);
+            self.take(&bytes);
+        }
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        self.bytes_received += bytes.len();
+        self.screen.process(bytes);
+    }
+
+    /// Reads output until none arrives for `quiet`.
+    pub fn settle(&mut self, quiet: Duration) {
+        while let Ok(bytes) = self.output.recv_timeout(quiet) {
+            self.take(&bytes);
         }
     }
 

@@ -328,3 +328,47 @@ impl Terminal {
         }
     }
 }
+
+/// A stock OpenSSH client logged in as the owner of `key`, in a pty of `cols`×`rows`; the
+/// directory holds the key file and must outlive the client.
+pub fn stock_client(
+    addr: &str,
+    key: &PrivateKey,
+    cols: u16,
+    rows: u16,
+) -> (crate::pty::PtyProgram, tempfile::TempDir) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("id_ed25519");
+    let pem = key
+        .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+        .unwrap();
+    std::fs::write(&key_file, pem.as_bytes()).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let key_path = key_file.to_string_lossy().into_owned();
+    let program = crate::pty::PtyProgram::spawn(
+        std::path::Path::new("ssh"),
+        &[
+            "-tt",
+            "-p",
+            port,
+            "-i",
+            &key_path,
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "BatchMode=yes",
+            &format!("alice@{host}"),
+        ],
+        cols,
+        rows,
+    );
+    (program, dir)
+}
