@@ -6,6 +6,7 @@ pub mod backup_file;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod plan;
+pub mod record_form;
 pub mod records;
 mod store;
 pub mod stored;

@@ -1,22 +1,7 @@
-//! Key layouts. Ids are big-endian so that ranges iterate in order.
+//! Key layouts. Ids are big-endian so that ranges iterate in order. Records are keyed as the
+//! engine-neutral record form has them; the index layouts are sled's own.
 
-pub fn id(id: u64) -> [u8; 8] {
-    id.to_be_bytes()
-}
-
-pub fn pair(a: u64, b: u64) -> [u8; 16] {
-    let mut key = [0u8; 16];
-    key[..8].copy_from_slice(&a.to_be_bytes());
-    key[8..].copy_from_slice(&b.to_be_bytes());
-    key
-}
-
-pub fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
-    let slice = bytes.get(at..at + 8)?;
-    let mut buf = [0u8; 8];
-    buf.copy_from_slice(slice);
-    Some(u64::from_be_bytes(buf))
-}
+pub use tack_data::record_form::{id, pair, pending_key_prefix, read_u64};
 
 /// The last 8 bytes of an index key: the id it points at.
 pub fn trailing_id(key: &[u8]) -> Option<u64> {
@@ -56,20 +41,6 @@ pub fn label_prefix(project: u64, label: &str) -> Vec<u8> {
     key
 }
 
-/// `user | fingerprint`.
-/// `fingerprint | 0 | user`: one person's unconfirmed claim on a key.
-pub fn pending_key(fingerprint: &str, user: u64) -> Vec<u8> {
-    let mut key = pending_key_prefix(fingerprint);
-    key.extend_from_slice(&user.to_be_bytes());
-    key
-}
-
-pub fn pending_key_prefix(fingerprint: &str) -> Vec<u8> {
-    let mut key = fingerprint.as_bytes().to_vec();
-    key.push(0);
-    key
-}
-
 pub fn user_key(user: u64, fingerprint: &str) -> Vec<u8> {
     let mut key = user.to_be_bytes().to_vec();
     key.extend_from_slice(fingerprint.as_bytes());
@@ -80,13 +51,6 @@ pub fn user_key(user: u64, fingerprint: &str) -> Vec<u8> {
 pub fn board_rank(key: &[u8]) -> Option<&str> {
     let end = key.len().checked_sub(9)?;
     std::str::from_utf8(key.get(12..end)?).ok()
-}
-
-/// `project | source` → the issue an import of `source` made.
-pub fn import(project: u64, source: &str) -> Vec<u8> {
-    let mut key = id(project).to_vec();
-    key.extend_from_slice(source.as_bytes());
-    key
 }
 
 /// `run_at | job`: the queue in the order jobs come due.

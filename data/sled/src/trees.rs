@@ -113,14 +113,15 @@ pub fn is_derived(name: &str) -> bool {
     DERIVED.iter().any(|tree| self::name(*tree) == name)
 }
 
+use tack_data::plan::Counter;
+use tack_data::record_form::meta::counter_key;
 /// Meta keys.
-pub const SCHEMA_VERSION: &[u8] = b"schema_version";
-pub const NEXT_USER: &[u8] = b"next_id/users";
-pub const NEXT_PROJECT: &[u8] = b"next_id/projects";
-pub const NEXT_ISSUE: &[u8] = b"next_id/issues";
-pub const NEXT_COMMENT: &[u8] = b"next_id/comments";
-pub const NEXT_JOB: &[u8] = b"next_id/jobs";
-pub const NEXT_WEBHOOK: &[u8] = b"next_id/webhooks";
-pub const NEXT_DELIVERY: &[u8] = b"next_id/deliveries";
-pub const NEXT_VIEW: &[u8] = b"next_id/views";
-pub const LAST_SEQ: &[u8] = b"last_seq";
+pub use tack_data::record_form::meta::{LAST_SEQ, SCHEMA_VERSION};
+pub const NEXT_USER: &[u8] = counter_key(Counter::User);
+pub const NEXT_PROJECT: &[u8] = counter_key(Counter::Project);
+pub const NEXT_ISSUE: &[u8] = counter_key(Counter::Issue);
+pub const NEXT_COMMENT: &[u8] = counter_key(Counter::Comment);
+pub const NEXT_JOB: &[u8] = counter_key(Counter::Job);
+pub const NEXT_WEBHOOK: &[u8] = counter_key(Counter::Webhook);
+pub const NEXT_DELIVERY: &[u8] = counter_key(Counter::Delivery);
+pub const NEXT_VIEW: &[u8] = counter_key(Counter::View);

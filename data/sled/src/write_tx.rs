@@ -4,13 +4,12 @@
 
 use tack_protocol::Issue;
 
+use crate::WriteError;
 use crate::keys;
 use crate::plan::{Counter, Record, RecordKey, Scan, Unique, WriteTx};
-use crate::records::{decode, encode};
 use crate::staging::Tx;
 use crate::trees::{self, T};
-use crate::{StoreError, WriteError};
-use tack_data::stored::Stored;
+use tack_data::record_form::{self, read_record, value_bytes};
 
 /// Id and sequence counters; a refused write leaves them as they were.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,105 +72,31 @@ impl<'t, 'a> SledWriteTx<'t, 'a> {
     }
 }
 
-/// The tree and key a record lives under.
+/// The tree and key a record lives under: its collection's tree, its key in the record form.
 fn locate(key: &RecordKey) -> (T, Vec<u8>) {
-    match key {
-        RecordKey::User(id) => (T::Users, keys::id(*id).to_vec()),
-        RecordKey::Key(fingerprint) => (T::Keys, fingerprint.as_bytes().to_vec()),
-        RecordKey::PendingKey { fingerprint, owner } => {
-            (T::PendingKeys, keys::pending_key(fingerprint, *owner))
-        }
-        RecordKey::Token(id) => (T::Tokens, id.as_bytes().to_vec()),
-        RecordKey::Invite(id) => (T::Invites, id.as_bytes().to_vec()),
-        RecordKey::Project(id) => (T::Projects, keys::id(*id).to_vec()),
-        RecordKey::Issue(id) => (T::Issues, keys::id(*id).to_vec()),
-        RecordKey::Comment(id) => (T::Comments, keys::id(*id).to_vec()),
-        RecordKey::Activity(seq) => (T::Activity, keys::id(*seq).to_vec()),
-        RecordKey::Totp(user) => (T::Totp, keys::id(*user).to_vec()),
-        RecordKey::Notification { user, id } => (T::Notifications, keys::pair(*user, *id).to_vec()),
-        RecordKey::Watcher { issue, user } => (T::Watchers, keys::pair(*issue, *user).to_vec()),
-        RecordKey::Job(id) => (T::Jobs, keys::id(*id).to_vec()),
-        RecordKey::Webhook { project, id } => (T::Webhooks, keys::pair(*project, *id).to_vec()),
-        RecordKey::Delivery { hook, id } => (T::Deliveries, keys::pair(*hook, *id).to_vec()),
-        RecordKey::Settings(user) => (T::UserSettings, keys::id(*user).to_vec()),
-        RecordKey::Dedupe(key) => (T::Dedupe, key.as_bytes().to_vec()),
-        RecordKey::View(id) => (T::Views, keys::id(*id).to_vec()),
-        RecordKey::Import { project, source } => (T::Imports, keys::import(*project, source)),
-    }
-}
-
-fn corrupt(tree: T, reason: &str) -> WriteError {
-    StoreError::Corrupt {
-        tree: trees::name(tree),
-        reason: reason.to_owned(),
-    }
-    .into()
-}
-
-/// Reads the stored bytes of the record at `key` back into a record.
-fn read_record(key: &RecordKey, tree: T, bytes: &[u8]) -> Result<Record, WriteError> {
-    fn de<V: Stored>(tree: T, bytes: &[u8]) -> Result<V, WriteError> {
-        decode(trees::name(tree), bytes).map_err(WriteError::from)
-    }
-    Ok(match key {
-        RecordKey::User(_) => Record::User(de(tree, bytes)?),
-        RecordKey::Key(_) => Record::Key(de(tree, bytes)?),
-        RecordKey::PendingKey { .. } => Record::PendingKey(de(tree, bytes)?),
-        RecordKey::Token(_) => Record::Token(de(tree, bytes)?),
-        RecordKey::Invite(_) => Record::Invite(de(tree, bytes)?),
-        RecordKey::Project(_) => Record::Project(de(tree, bytes)?),
-        RecordKey::Issue(_) => Record::Issue(de(tree, bytes)?),
-        RecordKey::Comment(_) => Record::Comment(de(tree, bytes)?),
-        RecordKey::Activity(_) => Record::Activity(de(tree, bytes)?),
-        RecordKey::Totp(_) => Record::Totp(de(tree, bytes)?),
-        RecordKey::Notification { .. } => Record::Notification(de(tree, bytes)?),
-        RecordKey::Watcher { issue, user } => Record::Watcher {
-            issue: *issue,
-            user: *user,
-        },
-        RecordKey::Job(_) => Record::Job(de(tree, bytes)?),
-        RecordKey::Webhook { .. } => Record::Webhook(de(tree, bytes)?),
-        RecordKey::Delivery { .. } => Record::Delivery(de(tree, bytes)?),
-        RecordKey::Settings(user) => Record::Settings {
-            user: *user,
-            settings: de(tree, bytes)?,
-        },
-        RecordKey::Dedupe(key) => Record::Dedupe {
-            key: key.clone(),
-            at: keys::read_u64(bytes, 0).ok_or_else(|| corrupt(tree, "short timestamp"))? as i64,
-        },
-        RecordKey::View(_) => Record::View(de(tree, bytes)?),
-        RecordKey::Import { project, source } => Record::Import {
-            project: *project,
-            source: source.clone(),
-            issue: keys::read_u64(bytes, 0).ok_or_else(|| corrupt(tree, "short issue id"))?,
-        },
-    })
-}
-
-/// The bytes a record is stored as.
-fn record_bytes(record: &Record) -> Vec<u8> {
-    match record {
-        Record::User(v) => encode(v),
-        Record::Key(v) => encode(v),
-        Record::PendingKey(v) => encode(v),
-        Record::Token(v) => encode(v),
-        Record::Invite(v) => encode(v),
-        Record::Project(v) => encode(v),
-        Record::Issue(v) => encode(v),
-        Record::Comment(v) => encode(v),
-        Record::Activity(v) => encode(v),
-        Record::Totp(v) => encode(v),
-        Record::Notification(v) => encode(v),
-        Record::Watcher { .. } => Vec::new(),
-        Record::Job(v) => encode(v),
-        Record::Webhook(v) => encode(v),
-        Record::Delivery(v) => encode(v),
-        Record::Settings { settings, .. } => encode(settings),
-        Record::Dedupe { at, .. } => at.to_be_bytes().to_vec(),
-        Record::View(v) => encode(v),
-        Record::Import { issue, .. } => keys::id(*issue).to_vec(),
-    }
+    let tree = match key {
+        RecordKey::User(_) => T::Users,
+        RecordKey::Key(_) => T::Keys,
+        RecordKey::PendingKey { .. } => T::PendingKeys,
+        RecordKey::Token(_) => T::Tokens,
+        RecordKey::Invite(_) => T::Invites,
+        RecordKey::Project(_) => T::Projects,
+        RecordKey::Issue(_) => T::Issues,
+        RecordKey::Comment(_) => T::Comments,
+        RecordKey::Activity(_) => T::Activity,
+        RecordKey::Totp(_) => T::Totp,
+        RecordKey::Notification { .. } => T::Notifications,
+        RecordKey::Watcher { .. } => T::Watchers,
+        RecordKey::Job(_) => T::Jobs,
+        RecordKey::Webhook { .. } => T::Webhooks,
+        RecordKey::Delivery { .. } => T::Deliveries,
+        RecordKey::Settings(_) => T::UserSettings,
+        RecordKey::Dedupe(_) => T::Dedupe,
+        RecordKey::View(_) => T::Views,
+        RecordKey::Import { .. } => T::Imports,
+    };
+    debug_assert_eq!(trees::name(tree), record_form::collection(key));
+    (tree, record_form::key_bytes(key))
 }
 
 /// Whether records of this collection have index entries to keep in step.
@@ -297,7 +222,7 @@ impl WriteTx for SledWriteTx<'_, '_> {
     fn get(&self, key: &RecordKey) -> Result<Option<Record>, WriteError> {
         let (tree, k) = locate(key);
         match self.tx.get(tree, &k)? {
-            Some(bytes) => read_record(key, tree, &bytes).map(Some),
+            Some(bytes) => read_record(key, &bytes).map(Some).map_err(WriteError::from),
             None => Ok(None),
         }
     }
@@ -377,7 +302,7 @@ impl WriteTx for SledWriteTx<'_, '_> {
             self.tx.put(tree, &entry, &value)?;
         }
         let (tree, k) = locate(&key);
-        self.tx.put(tree, &k, &record_bytes(&record))
+        self.tx.put(tree, &k, &value_bytes(&record))
     }
 
     fn delete(&mut self, key: &RecordKey) -> Result<(), WriteError> {

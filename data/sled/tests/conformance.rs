@@ -11,18 +11,19 @@ use tack_data_sled::{SledStore, StoreConfig, backup, doctor};
 
 struct Sled;
 
+#[async_trait::async_trait]
 impl Engine for Sled {
-    fn open(&self, dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    async fn open(&self, dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
         Ok(Arc::new(SledStore::open(&StoreConfig::new(
             dir.join("store"),
         ))?))
     }
 
-    fn restore(&self, file: &Path, dir: &Path) -> Result<(), StoreError> {
+    async fn restore(&self, file: &Path, dir: &Path) -> Result<(), StoreError> {
         backup::restore(file, &dir.join("store")).map(|_| ())
     }
 
-    fn damage(&self, dir: &Path) -> Result<(), StoreError> {
+    async fn damage(&self, dir: &Path) -> Result<(), StoreError> {
         let engine = |e: sled::Error| StoreError::Engine(e.to_string());
         let db = sled::open(dir.join("store")).map_err(engine)?;
         let board = db.open_tree("idx_board").map_err(engine)?;
@@ -35,7 +36,7 @@ impl Engine for Sled {
         Ok(())
     }
 
-    fn repair(&self, dir: &Path) -> Result<(), StoreError> {
+    async fn repair(&self, dir: &Path) -> Result<(), StoreError> {
         doctor::doctor(&dir.join("store"), true).map(|_| ())
     }
 }

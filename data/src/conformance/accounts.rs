@@ -53,7 +53,7 @@ pub(crate) async fn create_user(store: &dyn Store, handle: &str, fingerprint: Op
 }
 
 pub async fn keys_belong_to_one_person_and_claims_give_way(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let alice = create_user(store, "alice", Some("SHA256:a")).await;
     let bob = create_user(store, "bob", None).await;
@@ -136,7 +136,7 @@ pub async fn keys_belong_to_one_person_and_claims_give_way(engine: &dyn Engine, 
 }
 
 pub async fn tokens_invites_second_factors_and_settings_are_kept(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let alice = create_user(store, "alice", None).await;
     let mut minted = token("t1", alice);
@@ -238,7 +238,7 @@ pub async fn deleting_a_person_moves_their_work_and_removes_what_was_theirs(
     engine: &dyn Engine,
     dir: &Path,
 ) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let alice = create_user(store, "alice", Some("SHA256:a")).await;
     let bob = create_user(store, "bob", None).await;
@@ -304,7 +304,7 @@ pub async fn merging_a_placeholder_gives_its_work_to_the_real_person(
     engine: &dyn Engine,
     dir: &Path,
 ) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let ghost = create_user(store, "imported-ghost", None).await;
     let real = create_user(store, "alice", None).await;

@@ -9,7 +9,7 @@ use super::*;
 use crate::{Op, WriteError};
 
 pub async fn writes_keep_records_and_index_queries_in_step(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let p = create_project(store, "TACK").await;
     let mut made = Vec::new();
@@ -80,7 +80,7 @@ pub async fn writes_keep_records_and_index_queries_in_step(engine: &dyn Engine, 
 }
 
 pub async fn a_stale_version_is_a_conflict_with_the_current_issue(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let p = create_project(store, "TACK").await;
     let original = create_issue(store, new_issue(p.id, "first", 2)).await;
@@ -98,7 +98,7 @@ pub async fn a_stale_version_is_a_conflict_with_the_current_issue(engine: &dyn E
 }
 
 pub async fn handles_and_project_keys_are_unique(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let create = |handle: &str| Op::CreateUser {
         user: user(handle),
@@ -132,7 +132,7 @@ pub async fn comments_are_added_edited_and_deleted_with_their_history(
     engine: &dyn Engine,
     dir: &Path,
 ) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let p = create_project(store, "TACK").await;
     let issue = create_issue(store, new_issue(p.id, "first", 2)).await;
@@ -172,7 +172,7 @@ pub async fn activity_is_gap_free_and_events_resume_from_a_sequence(
     engine: &dyn Engine,
     dir: &Path,
 ) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let p = create_project(store, "TACK").await;
     for n in 0..10 {
@@ -203,7 +203,7 @@ pub async fn activity_is_gap_free_and_events_resume_from_a_sequence(
 }
 
 pub async fn concurrent_writers_each_land_once_in_order(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let p = create_project(store.as_ref(), "TACK").await;
     const WRITERS: usize = 64;
     let tasks: Vec<_> = (0..WRITERS)
@@ -236,7 +236,7 @@ pub async fn concurrent_writers_each_land_once_in_order(engine: &dyn Engine, dir
 
 pub async fn acknowledged_writes_survive_reopening(engine: &dyn Engine, dir: &Path) {
     let before = {
-        let store = engine.open(dir).unwrap();
+        let store = engine.open(dir).await.unwrap();
         let p = create_project(store.as_ref(), "TACK").await;
         for n in 0..5 {
             create_issue(store.as_ref(), new_issue(p.id, &format!("kept {n}"), 2)).await;
@@ -245,7 +245,7 @@ pub async fn acknowledged_writes_survive_reopening(engine: &dyn Engine, dir: &Pa
         store.shutdown().await;
         before
     };
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     assert_eq!(store.issues_of_project(1).await.unwrap(), before);
     assert_eq!(store.last_seq().await.unwrap(), 6);
     let next = create_issue(store.as_ref(), new_issue(1, "after", 2)).await;
@@ -253,7 +253,7 @@ pub async fn acknowledged_writes_survive_reopening(engine: &dyn Engine, dir: &Pa
 }
 
 pub async fn a_backup_restores_to_an_equal_store(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(&dir.join("original")).unwrap();
+    let store = engine.open(&dir.join("original")).await.unwrap();
     let s = store.as_ref();
     commit(
         s,
@@ -289,8 +289,8 @@ pub async fn a_backup_restores_to_an_equal_store(engine: &dyn Engine, dir: &Path
     let info = s.backup(&file).wait().await.unwrap();
     assert!(info.records > 24, "{} records", info.records);
     let restored_dir = dir.join("restored");
-    engine.restore(&file, &restored_dir).unwrap();
-    let restored = engine.open(&restored_dir).unwrap();
+    engine.restore(&file, &restored_dir).await.unwrap();
+    let restored = engine.open(&restored_dir).await.unwrap();
     let r = restored.as_ref();
     assert_eq!(r.users().await.unwrap(), s.users().await.unwrap());
     assert_eq!(r.projects().await.unwrap(), s.projects().await.unwrap());
@@ -345,7 +345,7 @@ pub async fn a_backup_restores_to_an_equal_store(engine: &dyn Engine, dir: &Path
 
 pub async fn a_damaged_store_is_found_and_repaired(engine: &dyn Engine, dir: &Path) {
     let before = {
-        let store = engine.open(dir).unwrap();
+        let store = engine.open(dir).await.unwrap();
         let p = create_project(store.as_ref(), "TACK").await;
         for n in 0..4 {
             create_issue(store.as_ref(), new_issue(p.id, &format!("kept {n}"), 2)).await;
@@ -355,9 +355,9 @@ pub async fn a_damaged_store_is_found_and_repaired(engine: &dyn Engine, dir: &Pa
         store.shutdown().await;
         before
     };
-    engine.damage(dir).unwrap();
+    engine.damage(dir).await.unwrap();
     {
-        let store = engine.open(dir).unwrap();
+        let store = engine.open(dir).await.unwrap();
         let report = store.verify().await.unwrap();
         assert!(
             !report.is_clean(),
@@ -365,8 +365,8 @@ pub async fn a_damaged_store_is_found_and_repaired(engine: &dyn Engine, dir: &Pa
         );
         store.shutdown().await;
     }
-    engine.repair(dir).unwrap();
-    let store = engine.open(dir).unwrap();
+    engine.repair(dir).await.unwrap();
+    let store = engine.open(dir).await.unwrap();
     let report = store.verify().await.unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(

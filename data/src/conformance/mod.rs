@@ -33,17 +33,19 @@ pub use operations::*;
 /// For the test functions [`conformance_tests!`](crate::conformance_tests) writes.
 pub use tempfile;
 
-/// How the suite opens and restores stores of one engine.
+/// How the suite opens and restores stores of one engine. `dir` names one store: an embedded
+/// engine keeps it there, a database server keeps there which database is the store's.
+#[async_trait::async_trait]
 pub trait Engine: Send + Sync {
     /// Opens (creating if need be) the store kept under `dir`.
-    fn open(&self, dir: &Path) -> Result<Arc<dyn Store>, StoreError>;
+    async fn open(&self, dir: &Path) -> Result<Arc<dyn Store>, StoreError>;
     /// Rebuilds a store under the empty `dir` from a backup file written by [`Store::backup`].
-    fn restore(&self, backup: &Path, dir: &Path) -> Result<(), StoreError>;
+    async fn restore(&self, backup: &Path, dir: &Path) -> Result<(), StoreError>;
     /// Damages the closed store under `dir` the way a bad disk or a crash might: one issue
     /// loses its place on its board (the issue record stays).
-    fn damage(&self, dir: &Path) -> Result<(), StoreError>;
+    async fn damage(&self, dir: &Path) -> Result<(), StoreError>;
     /// Repairs the closed store under `dir` with the engine's own tool (`tack doctor --repair`).
-    fn repair(&self, dir: &Path) -> Result<(), StoreError>;
+    async fn repair(&self, dir: &Path) -> Result<(), StoreError>;
 }
 
 /// Expands to one `#[tokio::test]` per case, each on a fresh temporary directory.

@@ -14,7 +14,7 @@ use super::*;
 use crate::{JobOutcome, Op, StoredWebhook};
 
 pub async fn jobs_are_queued_once_per_key_and_finish(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let enqueue = |key: &str, run_at| Op::EnqueueJob {
         kind: JobKind::Expire,
@@ -46,7 +46,7 @@ pub async fn jobs_are_queued_once_per_key_and_finish(engine: &dyn Engine, dir: &
 }
 
 pub async fn a_change_tells_watchers_and_queues_instant_email(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let bob = create_user(store, "bob", None).await;
     let carol = create_user(store, "carol", None).await;
@@ -135,7 +135,7 @@ pub async fn webhooks_get_a_job_per_wanted_event_and_keep_a_bounded_log(
     engine: &dyn Engine,
     dir: &Path,
 ) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let p = create_project(store, "TACK").await;
     let hook = StoredWebhook {
@@ -210,7 +210,7 @@ pub async fn webhooks_get_a_job_per_wanted_event_and_keep_a_bounded_log(
 }
 
 pub async fn failed_jobs_are_retried_postponed_and_dropped(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     commit(
         store,
@@ -263,7 +263,7 @@ pub async fn failed_jobs_are_retried_postponed_and_dropped(engine: &dyn Engine, 
 }
 
 pub async fn reminders_views_imports_and_state_moves(engine: &dyn Engine, dir: &Path) {
-    let store = engine.open(dir).unwrap();
+    let store = engine.open(dir).await.unwrap();
     let store = store.as_ref();
     let p = create_project(store, "TACK").await;
     let issue = create_issue(store, new_issue(p.id, "due", 2)).await;
