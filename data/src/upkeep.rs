@@ -11,6 +11,9 @@ pub enum StoreHealth {
     ReadOnly(String),
     /// Nothing can be trusted to work any more (a flush failed or hangs): restart tack.
     Failed(String),
+    /// The database cannot be reached, for the reason given: neither reads nor writes work
+    /// until the engine has reconnected, which it does by itself.
+    Unreachable(String),
 }
 
 impl StoreHealth {

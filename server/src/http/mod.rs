@@ -55,6 +55,12 @@ async fn ready(State(service): State<Arc<Service>>) -> impl IntoResponse {
                 format!("not ready: store failed: {reason}\n"),
             );
         }
+        tack_data::StoreHealth::Unreachable(reason) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: store unreachable: {reason}\n"),
+            );
+        }
     }
     match (runtime.store_open(), runtime.jobs.workers_running()) {
         (true, true) => (StatusCode::OK, "ready\n".to_string()),

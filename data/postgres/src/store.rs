@@ -1,0 +1,631 @@
+//! `PgStore`: the [`Store`] trait over PostgreSQL.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tack_data::records::{PendingKey, StoredInvite, StoredToken, StoredWebhook, TotpRecord};
+use tack_data::{
+    BackupInfo, CommitListener, IntegrityReport, Store, StoreError, StoreHealth, Ticket, Write,
+};
+use tack_protocol::{
+    Activity, Comment, CommentId, Delivery, Event, Issue, IssueId, Job, JobState, Project,
+    ProjectId, SshKey, Timestamp, User, UserId, UserSettings,
+};
+
+use crate::health::Health;
+use crate::reads::Reads;
+use crate::tables::{label_hash, n};
+use crate::writer::Writer;
+use crate::{redacted, schema};
+
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    /// `postgres://user:password@host:port/database`, or key=value settings.
+    pub url: String,
+    /// Connections this node keeps open; the writer takes one of them.
+    pub pool_size: usize,
+}
+
+impl PgConfig {
+    pub const DEFAULT_POOL_SIZE: usize = 16;
+
+    pub fn new(url: impl Into<String>) -> Self {
+        PgConfig {
+            url: url.into(),
+            pool_size: Self::DEFAULT_POOL_SIZE,
+        }
+    }
+}
+
+/// How often a node that writes nothing checks that it still reaches the database.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// A node's handle on the shared database.
+pub struct PgStore {
+    pub(crate) reads: Reads,
+    writer: Arc<Writer>,
+    health: Health,
+    /// The URL without its password, to name the database in messages.
+    pub(crate) target: String,
+    probe: tokio::task::JoinHandle<()>,
+}
+
+pub(crate) fn pool(config: &PgConfig) -> Result<Pool, StoreError> {
+    let target = redacted(&config.url);
+    let mut pg: tokio_postgres::Config = config.url.parse().map_err(|err| {
+        StoreError::Engine(format!("the PostgreSQL URL {target} cannot be read: {err}"))
+    })?;
+    pg.connect_timeout(Duration::from_secs(5));
+    pg.application_name("tack");
+    let manager = Manager::from_config(
+        pg,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(config.pool_size.max(2))
+        .runtime(Runtime::Tokio1)
+        .create_timeout(Some(Duration::from_secs(5)))
+        .wait_timeout(Some(Duration::from_secs(30)))
+        .build()
+        .map_err(|err| StoreError::Engine(format!("cannot set up connections to {target}: {err}")))
+}
+
+impl PgStore {
+    /// Connects, brings the schema up to date, and starts this node's writer.
+    pub async fn open(config: &PgConfig) -> Result<PgStore, StoreError> {
+        let target = redacted(&config.url);
+        let pool = pool(config)?;
+        let mut client = pool
+            .get()
+            .await
+            .map_err(|err| StoreError::Unavailable(format!("cannot connect to {target}: {err}")))?;
+        schema::migrate(&mut client, &target).await?;
+        drop(client);
+        let health = Health::default();
+        let writer = Arc::new(Writer::start(
+            pool.clone(),
+            tokio::runtime::Handle::current(),
+            health.clone(),
+        )?);
+        let probe = tokio::spawn(probe(pool.clone(), health.clone()));
+        Ok(PgStore {
+            reads: Reads { pool },
+            writer,
+            health,
+            target,
+            probe,
+        })
+    }
+
+    /// Noted by every read: a read that cannot reach the database makes the node unready.
+    fn seen<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Unavailable(reason)) = &result {
+            self.health.lost(reason);
+        }
+        result
+    }
+}
+
+async fn probe(pool: Pool, health: Health) {
+    loop {
+        tokio::time::sleep(PROBE_EVERY).await;
+        let reached = match pool.get().await {
+            Ok(client) => client
+                .simple_query("SELECT 1")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        match reached {
+            Ok(()) => health.reached(),
+            Err(reason) => health.lost(&crate::unreachable(&reason)),
+        }
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.probe.abort();
+    }
+}
+
+macro_rules! sql {
+    ($self:ident, $how:ident, $collection:literal, $sql:literal $(, $param:expr)*) => {
+        $self.seen($self.reads.$how($collection, $sql, &[$(&$param),*]).await)
+    };
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        sql!(
+            self,
+            one,
+            "users",
+            "SELECT body FROM users WHERE id = $1",
+            n(id)
+        )
+    }
+
+    async fn user_by_handle(&self, handle: &str) -> Result<Option<User>, StoreError> {
+        sql!(
+            self,
+            one,
+            "users",
+            "SELECT body FROM users WHERE handle = $1",
+            handle
+        )
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        sql!(self, all, "users", "SELECT body FROM users ORDER BY id")
+    }
+
+    async fn user_settings(&self, user: UserId) -> Result<UserSettings, StoreError> {
+        let found: Option<UserSettings> = sql!(
+            self,
+            one,
+            "user_settings",
+            "SELECT body FROM user_settings WHERE user_id = $1",
+            n(user)
+        )?;
+        Ok(found.unwrap_or_default())
+    }
+
+    async fn key(&self, fingerprint: &str) -> Result<Option<SshKey>, StoreError> {
+        sql!(
+            self,
+            one,
+            "keys",
+            "SELECT body FROM keys WHERE fingerprint = $1",
+            fingerprint
+        )
+    }
+
+    async fn keys_of(&self, user: UserId) -> Result<Vec<SshKey>, StoreError> {
+        sql!(
+            self,
+            all,
+            "keys",
+            "SELECT body FROM keys WHERE owner = $1 ORDER BY fingerprint",
+            n(user)
+        )
+    }
+
+    async fn all_keys(&self) -> Result<Vec<SshKey>, StoreError> {
+        sql!(
+            self,
+            all,
+            "keys",
+            "SELECT body FROM keys ORDER BY fingerprint"
+        )
+    }
+
+    async fn pending_keys(&self, fingerprint: &str) -> Result<Vec<PendingKey>, StoreError> {
+        sql!(
+            self,
+            all,
+            "pending_keys",
+            "SELECT body FROM pending_keys WHERE fingerprint = $1 ORDER BY owner",
+            fingerprint
+        )
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<StoredToken>, StoreError> {
+        sql!(
+            self,
+            one,
+            "tokens",
+            "SELECT body FROM tokens WHERE id = $1",
+            id
+        )
+    }
+
+    async fn tokens(&self, user: Option<UserId>) -> Result<Vec<StoredToken>, StoreError> {
+        let all: Vec<StoredToken> =
+            sql!(self, all, "tokens", "SELECT body FROM tokens ORDER BY id")?;
+        Ok(all
+            .into_iter()
+            .filter(|t| user.is_none_or(|u| t.token.user == u))
+            .collect())
+    }
+
+    async fn invite(&self, id: &str) -> Result<Option<StoredInvite>, StoreError> {
+        sql!(
+            self,
+            one,
+            "invites",
+            "SELECT body FROM invites WHERE id = $1",
+            id
+        )
+    }
+
+    async fn invites(&self) -> Result<Vec<StoredInvite>, StoreError> {
+        sql!(self, all, "invites", "SELECT body FROM invites ORDER BY id")
+    }
+
+    async fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError> {
+        sql!(
+            self,
+            one,
+            "totp",
+            "SELECT body FROM totp WHERE user_id = $1",
+            n(user)
+        )
+    }
+
+    async fn watchers(&self, issue: IssueId) -> Result<Vec<UserId>, StoreError> {
+        self.seen(
+            self.reads
+                .ids(
+                    "SELECT user_id FROM watchers WHERE issue = $1 ORDER BY user_id",
+                    &[&n(issue)],
+                )
+                .await,
+        )
+    }
+
+    async fn notifications(
+        &self,
+        user: UserId,
+        unread_only: bool,
+        limit: usize,
+    ) -> Result<Vec<tack_protocol::Notification>, StoreError> {
+        let all: Vec<tack_protocol::Notification> = sql!(
+            self,
+            all,
+            "notifications",
+            "SELECT body FROM notifications WHERE user_id = $1 ORDER BY id DESC",
+            n(user)
+        )?;
+        Ok(all
+            .into_iter()
+            .filter(|x| !(unread_only && x.read))
+            .take(limit)
+            .collect())
+    }
+
+    async fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
+        sql!(
+            self,
+            one,
+            "projects",
+            "SELECT body FROM projects WHERE id = $1",
+            n(id)
+        )
+    }
+
+    async fn project_by_key(&self, key: &str) -> Result<Option<Project>, StoreError> {
+        sql!(
+            self,
+            one,
+            "projects",
+            "SELECT body FROM projects WHERE key = $1",
+            key
+        )
+    }
+
+    async fn projects(&self) -> Result<Vec<Project>, StoreError> {
+        sql!(
+            self,
+            all,
+            "projects",
+            "SELECT body FROM projects ORDER BY id"
+        )
+    }
+
+    async fn issue(&self, id: IssueId) -> Result<Option<Issue>, StoreError> {
+        self.seen(self.reads.issue(id).await)
+    }
+
+    async fn issues_by_id(&self, ids: &[IssueId]) -> Result<Vec<Issue>, StoreError> {
+        let wanted: Vec<i64> = ids.iter().map(|id| n(*id)).collect();
+        let found: Vec<Issue> = sql!(
+            self,
+            all,
+            "issues",
+            "SELECT body FROM issues WHERE id = ANY($1)",
+            wanted
+        )?;
+        let mut by_id: std::collections::HashMap<IssueId, Issue> =
+            found.into_iter().map(|issue| (issue.id, issue)).collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    async fn issue_by_number(
+        &self,
+        project: ProjectId,
+        number: u64,
+    ) -> Result<Option<Issue>, StoreError> {
+        sql!(
+            self,
+            one,
+            "issues",
+            "SELECT body FROM issues WHERE project = $1 AND number = $2",
+            n(project),
+            n(number)
+        )
+    }
+
+    async fn issues_of_project(&self, project: ProjectId) -> Result<Vec<Issue>, StoreError> {
+        sql!(
+            self,
+            all,
+            "issues",
+            "SELECT body FROM issues WHERE project = $1 ORDER BY state, rank, id",
+            n(project)
+        )
+    }
+
+    async fn issues_in_state(
+        &self,
+        project: ProjectId,
+        state: u32,
+    ) -> Result<Vec<Issue>, StoreError> {
+        sql!(
+            self,
+            all,
+            "issues",
+            "SELECT body FROM issues WHERE project = $1 AND state = $2 ORDER BY rank, id",
+            n(project),
+            state as i32
+        )
+    }
+
+    async fn issues_assigned_to(&self, user: UserId) -> Result<Vec<Issue>, StoreError> {
+        sql!(
+            self,
+            all,
+            "issues",
+            "SELECT body FROM issues WHERE assignees @> ARRAY[$1::bigint] ORDER BY id",
+            n(user)
+        )
+    }
+
+    async fn issues_labelled(
+        &self,
+        project: ProjectId,
+        label: &str,
+    ) -> Result<Vec<Issue>, StoreError> {
+        let found: Vec<Issue> = sql!(
+            self,
+            all,
+            "issues",
+            "SELECT body FROM issues WHERE project = $1 AND label_hashes @> ARRAY[$2::bigint] \
+             ORDER BY id",
+            n(project),
+            label_hash(label)
+        )?;
+        Ok(found
+            .into_iter()
+            .filter(|issue| issue.labels.iter().any(|l| l == label))
+            .collect())
+    }
+
+    async fn comment(&self, id: CommentId) -> Result<Option<Comment>, StoreError> {
+        sql!(
+            self,
+            one,
+            "comments",
+            "SELECT body FROM comments WHERE id = $1",
+            n(id)
+        )
+    }
+
+    async fn comments_of(&self, issue: IssueId) -> Result<Vec<Comment>, StoreError> {
+        sql!(
+            self,
+            all,
+            "comments",
+            "SELECT body FROM comments WHERE issue = $1 ORDER BY id",
+            n(issue)
+        )
+    }
+
+    async fn activity_after(&self, after: u64, limit: usize) -> Result<Vec<Activity>, StoreError> {
+        sql!(
+            self,
+            all,
+            "activity",
+            "SELECT body FROM activity WHERE seq > $1 ORDER BY seq LIMIT $2",
+            n(after),
+            limit as i64
+        )
+    }
+
+    async fn activity_before(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError> {
+        sql!(
+            self,
+            all,
+            "activity",
+            "SELECT body FROM activity WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
+            before.map_or(i64::MAX, n),
+            limit as i64
+        )
+    }
+
+    async fn activity_of_issue(&self, issue: IssueId) -> Result<Vec<Activity>, StoreError> {
+        sql!(
+            self,
+            all,
+            "activity",
+            "SELECT body FROM activity WHERE issue = $1 ORDER BY seq",
+            n(issue)
+        )
+    }
+
+    async fn activity_of_project(
+        &self,
+        project: ProjectId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError> {
+        sql!(
+            self,
+            all,
+            "activity",
+            "SELECT body FROM activity WHERE project = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            n(project),
+            n(after),
+            limit as i64
+        )
+    }
+
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.seen(self.reads.events_after(after, limit).await)
+    }
+
+    async fn last_seq(&self) -> Result<u64, StoreError> {
+        self.seen(self.reads.last_seq().await)
+    }
+
+    async fn jobs(&self, state: Option<JobState>) -> Result<Vec<Job>, StoreError> {
+        let wanted = state.map(|s| match s {
+            JobState::Running => JobState::Queued,
+            other => other,
+        });
+        let all: Vec<Job> = sql!(self, all, "jobs", "SELECT body FROM jobs ORDER BY id")?;
+        Ok(all
+            .into_iter()
+            .filter(|job| wanted.is_none_or(|w| job.state == w))
+            .collect())
+    }
+
+    async fn job(&self, id: u64) -> Result<Option<Job>, StoreError> {
+        sql!(
+            self,
+            one,
+            "jobs",
+            "SELECT body FROM jobs WHERE id = $1",
+            n(id)
+        )
+    }
+
+    async fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>, StoreError> {
+        sql!(
+            self,
+            all,
+            "jobs",
+            "SELECT body FROM jobs WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2",
+            now,
+            limit as i64
+        )
+    }
+
+    async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        let rows = self.seen(
+            self.reads
+                .rows("SELECT min(due_at) FROM jobs WHERE due_at IS NOT NULL", &[])
+                .await,
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.try_get::<_, Option<i64>>(0).ok().flatten()))
+    }
+
+    async fn webhooks_of(&self, project: ProjectId) -> Result<Vec<StoredWebhook>, StoreError> {
+        sql!(
+            self,
+            all,
+            "webhooks",
+            "SELECT body FROM webhooks WHERE project = $1 ORDER BY id",
+            n(project)
+        )
+    }
+
+    async fn webhook(&self, id: u64) -> Result<Option<StoredWebhook>, StoreError> {
+        sql!(
+            self,
+            one,
+            "webhooks",
+            "SELECT body FROM webhooks WHERE id = $1",
+            n(id)
+        )
+    }
+
+    async fn deliveries(&self, hook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        sql!(
+            self,
+            all,
+            "deliveries",
+            "SELECT body FROM deliveries WHERE hook = $1 ORDER BY id DESC LIMIT $2",
+            n(hook),
+            limit as i64
+        )
+    }
+
+    async fn views(&self) -> Result<Vec<tack_protocol::SavedView>, StoreError> {
+        sql!(self, all, "views", "SELECT body FROM views ORDER BY id")
+    }
+
+    fn submit(&self, write: Write) -> Ticket<Vec<Event>> {
+        self.writer.submit(write)
+    }
+
+    fn set_commit_listener(&self, listener: CommitListener) {
+        let mut slot = self
+            .writer
+            .listener
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(listener);
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.health.get()
+    }
+
+    fn backup(&self, path: &Path) -> Ticket<BackupInfo> {
+        let (tx, ticket) = Ticket::pending();
+        let pool = self.reads.pool.clone();
+        let path = path.to_path_buf();
+        tokio::spawn(async move {
+            let result = crate::backup::write(&pool, &path).await;
+            let _ = tx.send(result.map_err(tack_data::WriteError::from));
+        });
+        ticket
+    }
+
+    async fn verify(&self) -> Result<IntegrityReport, StoreError> {
+        self.seen(crate::backup::verify(&self.reads.pool).await)
+    }
+
+    async fn size_on_disk(&self) -> Result<u64, StoreError> {
+        let rows = self.seen(
+            self.reads
+                .rows("SELECT pg_database_size(current_database())", &[])
+                .await,
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.try_get::<_, i64>(0).ok())
+            .unwrap_or(0) as u64)
+    }
+
+    async fn shutdown(&self) {
+        let writer = self.writer.clone();
+        if let Err(err) = tokio::task::spawn_blocking(move || writer.shutdown()).await {
+            tracing::error!(error = %err, "the store's writer did not stop cleanly");
+        }
+        self.reads.pool.close();
+    }
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .finish()
+    }
+}
