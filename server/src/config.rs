@@ -158,9 +158,25 @@ impl Default for NotificationsSection {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Where the records are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreEngine {
+    /// Embedded, in the data directory: one machine.
+    Sled,
+    /// A PostgreSQL database that several `tack serve` nodes share.
+    Postgres,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StoreSection {
+    pub engine: StoreEngine,
+    /// The PostgreSQL database (`postgres://user:password@host/db`), for `engine = "postgres"`.
+    /// Its password never appears in logs or errors.
+    pub url: Option<String>,
+    /// Connections each node keeps to PostgreSQL.
+    pub pool_size: usize,
     pub cache_capacity_mb: u64,
     /// Share flushes among concurrent writes. Turning it off is for benchmarks only.
     pub group_commit: bool,
@@ -248,9 +264,28 @@ impl Default for Config {
     }
 }
 
+impl std::fmt::Debug for StoreSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSection")
+            .field("engine", &self.engine)
+            // It may hold a password.
+            .field("url", &self.url.as_ref().map(|_| "(set)"))
+            .field("pool_size", &self.pool_size)
+            .field("cache_capacity_mb", &self.cache_capacity_mb)
+            .field("group_commit", &self.group_commit)
+            .field("min_free_mb", &self.min_free_mb)
+            .field("flush_timeout_secs", &self.flush_timeout_secs)
+            .field("durable_mark", &self.durable_mark)
+            .finish()
+    }
+}
+
 impl Default for StoreSection {
     fn default() -> Self {
         StoreSection {
+            engine: StoreEngine::Sled,
+            url: None,
+            pool_size: 16,
             cache_capacity_mb: 128,
             group_commit: true,
             min_free_mb: 256,
@@ -340,6 +375,23 @@ impl Config {
             .extract()
             .map_err(|e| format!("invalid configuration: {e}"))?;
         TrustedProxies::parse(&config.trusted_proxies)?;
+        match (config.store.engine, &config.store.url) {
+            (StoreEngine::Postgres, None) => {
+                return Err(
+                    "invalid configuration: store.engine = \"postgres\" needs store.url \
+                            (postgres://user:password@host/database, or TACK_STORE__URL)"
+                        .into(),
+                );
+            }
+            (StoreEngine::Sled, Some(_)) => {
+                return Err(
+                    "invalid configuration: store.url is set but store.engine is \"sled\"; \
+                            set store.engine = \"postgres\" to use the database"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
         if config.limits.max_frame_bytes < 1024 {
             return Err(
                 "invalid configuration: limits.max_frame_bytes must be at least 1024".into(),

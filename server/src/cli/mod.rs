@@ -66,11 +66,15 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Rebuild a store from a backup into an empty data directory, verifying it first.
+    /// Rebuild a store from a backup into an empty data directory (sled) or an empty
+    /// PostgreSQL database, verifying it first.
     Restore {
         file: PathBuf,
-        #[arg(long)]
-        data: PathBuf,
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        data: Option<PathBuf>,
+        /// The PostgreSQL database to restore into: postgres://user:password@host/database.
+        #[arg(long, env = "TACK_STORE__URL", hide_env_values = true)]
+        store: Option<String>,
     },
 }
 
@@ -122,7 +126,17 @@ pub fn main() -> ExitCode {
             Command::Backup { file, data, socket } => {
                 ctl::backup(file, socket.unwrap_or_else(|| data.join("admin.sock"))).await
             }
-            Command::Restore { file, data } => offline::restore(file, data).await,
+            Command::Restore {
+                file,
+                data: Some(data),
+                ..
+            } => offline::restore(file, data).await,
+            Command::Restore {
+                file,
+                store: Some(url),
+                ..
+            } => offline::restore_into_postgres(file, url).await,
+            Command::Restore { .. } => exit::USAGE,
             Command::Doctor {
                 data,
                 salvage: true,

@@ -27,31 +27,46 @@ pub async fn restore(file: PathBuf, data: PathBuf) -> u8 {
         );
         return exit::REFUSED;
     }
+    let result = result.map_err(|err| format!("restore failed: {err}"));
+    report_restore(
+        result.and_then(|r| r.map_err(|e| e.to_string())),
+        &data.display().to_string(),
+    )
+}
+
+/// `tack restore FILE --store postgres://…`: into an empty PostgreSQL database.
+pub async fn restore_into_postgres(file: PathBuf, url: String) -> u8 {
+    let config = tack_data_postgres::PgConfig::new(url.clone());
+    let result = tack_data_postgres::restore(&file, &config)
+        .await
+        .map_err(|e| e.to_string());
+    report_restore(result, &tack_data_postgres::redacted(&url))
+}
+
+fn report_restore(
+    result: Result<(tack_data::BackupInfo, tack_data::IntegrityReport), String>,
+    into: &str,
+) -> u8 {
     match result {
-        Ok(Ok((info, report))) if report.is_clean() => {
+        Ok((info, report)) if report.is_clean() => {
             println!(
-                "restored {} records (schema {}, checksum {}) into {}; {} issues verified",
+                "restored {} records (schema {}, checksum {}) into {into}; {} issues verified",
                 info.records,
                 info.schema_version,
                 &info.checksum[..16],
-                data.display(),
                 report.issues
             );
             exit::OK
         }
-        Ok(Ok((_, report))) => {
+        Ok((_, report)) => {
             eprintln!("tack: the restored store failed verification:");
             for problem in report.problems.iter().take(20) {
                 eprintln!("  {problem}");
             }
             exit::REFUSED
         }
-        Ok(Err(err)) => {
-            eprintln!("tack: {err}");
-            exit::REFUSED
-        }
         Err(err) => {
-            eprintln!("tack: restore failed: {err}");
+            eprintln!("tack: {err}");
             exit::REFUSED
         }
     }

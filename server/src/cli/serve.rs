@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tack_data::Store;
+use tack_data_postgres::{PgConfig, PgStore};
 use tack_data_sled::{SledStore, StoreConfig};
 use tack_protocol::{Request, ResponseBody, ServerRole};
 use tokio::net::TcpListener;
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ServeArgs;
 use crate::commands::exit;
-use crate::config::{Config, FlagOverrides};
+use crate::config::{Config, FlagOverrides, StoreEngine};
 use crate::jobs::{JobSettings, Schedule, WebhookClient, Workers};
 use crate::runtime::BreakerPolicy;
 use crate::runtime::{BackupSettings, Runtime};
@@ -79,10 +80,16 @@ pub async fn run(args: ServeArgs) -> u8 {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    use anyhow::Context;
-    create_data_dir(&config.data)
-        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
+/// The store the configuration names: sled in the data directory, or the shared PostgreSQL.
+async fn open_store(config: &Config, pid_file: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
+    if let (StoreEngine::Postgres, Some(url)) = (config.store.engine, &config.store.url) {
+        let pg = PgConfig {
+            url: url.clone(),
+            pool_size: config.store.pool_size.max(2),
+        };
+        tracing::info!(database = %tack_data_postgres::redacted(url), "opening the PostgreSQL store");
+        return Ok(Arc::new(PgStore::open(&pg).await?));
+    }
     let store_config = StoreConfig {
         path: config.store_path(),
         cache_capacity: config.store.cache_capacity_mb * 1024 * 1024,
@@ -91,12 +98,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         flush_timeout: std::time::Duration::from_secs(config.store.flush_timeout_secs.max(1)),
         durable_mark: config.store.durable_mark,
     };
-    let pid_file = config.data.join("tack.pid");
-    let opened = tokio::task::spawn_blocking(move || SledStore::open(&store_config)).await?;
-    let store: Arc<dyn Store> = match opened {
-        Ok(store) => Arc::new(store),
+    match tokio::task::spawn_blocking(move || SledStore::open(&store_config)).await? {
+        Ok(store) => Ok(Arc::new(store)),
         Err(tack_data::StoreError::InUse { .. }) => {
-            let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+            let pid = std::fs::read_to_string(pid_file).unwrap_or_default();
             let pid = pid.trim();
             anyhow::bail!(
                 "another tack serve is using {}{}; stop it first",
@@ -108,8 +113,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 }
             );
         }
-        Err(err) => return Err(err.into()),
-    };
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    use anyhow::Context;
+    create_data_dir(&config.data)
+        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
+    let pid_file = config.data.join("tack.pid");
+    let store = open_store(&config, &pid_file).await?;
     if let Err(err) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
         tracing::warn!(error = %err, file = %pid_file.display(), "cannot write the pid file");
     }

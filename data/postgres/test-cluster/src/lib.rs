@@ -42,6 +42,8 @@ start
 while read -r command; do
     case "$command" in
         restart) kill -INT "$pg"; wait "$pg"; start ;;
+        stop) kill -INT "$pg"; wait "$pg" ;;
+        start) start ;;
     esac
 done
 kill -INT "$pg"
@@ -111,7 +113,9 @@ impl TestCluster {
         CLUSTER.get_or_init(TestCluster::start)
     }
 
-    fn start() -> TestCluster {
+    /// A server of the caller's own, stopped and removed when it is dropped: for tests that
+    /// stop or restart it.
+    pub fn start() -> TestCluster {
         let bin = binaries();
         let user = run_as();
         let root = tempfile::Builder::new()
@@ -194,11 +198,32 @@ impl TestCluster {
         }
     }
 
+    fn tell(&self, command: &str) {
+        let mut supervisor = self.supervisor.lock().unwrap();
+        supervisor
+            .write_all(format!("{command}\n").as_bytes())
+            .unwrap();
+        supervisor.flush().unwrap();
+    }
+
     /// Stops the server (fast shutdown: sessions are cut) and starts it again.
     pub fn restart(&self) {
-        let mut supervisor = self.supervisor.lock().unwrap();
-        supervisor.write_all(b"restart\n").unwrap();
-        supervisor.flush().unwrap();
+        self.tell("restart");
+    }
+
+    /// Stops the server until [`TestCluster::start_again`].
+    pub fn stop(&self) {
+        self.tell("stop");
+        let socket = self.socket_dir.join(".s.PGSQL.5432");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while socket.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn start_again(&self) {
+        self.tell("start");
+        self.wait_ready();
     }
 
     pub fn socket_dir(&self) -> &Path {
