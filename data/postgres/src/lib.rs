@@ -7,6 +7,7 @@
 
 mod backup;
 mod connection;
+mod follow;
 mod health;
 mod reads;
 mod schema;

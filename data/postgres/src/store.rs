@@ -15,10 +15,11 @@ use tack_protocol::{
     ProjectId, SshKey, Timestamp, User, UserId, UserSettings,
 };
 
+use crate::follow::{Feed, follow};
 use crate::health::Health;
 use crate::reads::Reads;
 use crate::tables::{label_hash, n};
-use crate::writer::Writer;
+use crate::writer::{Writer, WriterParts};
 use crate::{redacted, schema};
 
 #[derive(Debug, Clone)]
@@ -45,12 +46,14 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// A node's handle on the shared database.
 pub struct PgStore {
-    pub(crate) reads: Reads,
+    pub(crate) reads: Arc<Reads>,
+    feed: Arc<Feed>,
     writer: Arc<Writer>,
     health: Health,
     /// The URL without its password, to name the database in messages.
     pub(crate) target: String,
     probe: tokio::task::JoinHandle<()>,
+    follower: tokio::task::JoinHandle<()>,
 }
 
 pub(crate) fn pool(config: &PgConfig) -> Result<Pool, StoreError> {
@@ -88,18 +91,26 @@ impl PgStore {
         schema::migrate(&mut client, &target).await?;
         drop(client);
         let health = Health::default();
-        let writer = Arc::new(Writer::start(
-            pool.clone(),
-            tokio::runtime::Handle::current(),
-            health.clone(),
-        )?);
-        let probe = tokio::spawn(probe(pool.clone(), health.clone()));
+        let reads = Arc::new(Reads { pool: pool.clone() });
+        // Changes committed before this node opened are in the database, not news.
+        let feed = Feed::new(reads.last_seq().await?);
+        let writer = Arc::new(Writer::start(WriterParts {
+            pool: pool.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            health: health.clone(),
+            reads: reads.clone(),
+            feed: feed.clone(),
+        })?);
+        let probe = tokio::spawn(probe(pool, health.clone()));
+        let follower = tokio::spawn(follow(reads.clone(), feed.clone(), config.url.clone()));
         Ok(PgStore {
-            reads: Reads { pool },
+            reads,
+            feed,
             writer,
             health,
             target,
             probe,
+            follower,
         })
     }
 
@@ -133,6 +144,7 @@ async fn probe(pool: Pool, health: Health) {
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.probe.abort();
+        self.follower.abort();
     }
 }
 
@@ -486,8 +498,9 @@ impl Store for PgStore {
         self.seen(self.reads.events_after(after, limit).await)
     }
 
+    /// The newest change this node has delivered to its listener: what it has caught up to.
     async fn last_seq(&self) -> Result<u64, StoreError> {
-        self.seen(self.reads.last_seq().await)
+        Ok(self.feed.delivered().await)
     }
 
     async fn jobs(&self, state: Option<JobState>) -> Result<Vec<Job>, StoreError> {
@@ -575,7 +588,7 @@ impl Store for PgStore {
 
     fn set_commit_listener(&self, listener: CommitListener) {
         let mut slot = self
-            .writer
+            .feed
             .listener
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);

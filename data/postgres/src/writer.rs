@@ -5,19 +5,21 @@
 //! and counters are written, pipelined, and COMMIT makes them durable. Only then is the commit
 //! listener told and each write acknowledged.
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use deadpool_postgres::Pool;
 use tack_data::plan::{self, RecordKey};
 use tack_data::record_form::meta;
-use tack_data::{CommitListener, StoreError, Ticket, Write, WriteError};
+use tack_data::{StoreError, Ticket, Write, WriteError};
 use tack_protocol::Event;
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{MutexGuard, mpsc, oneshot};
 
 use crate::connection::Connection;
+use crate::follow::{CHANNEL, Feed};
 use crate::health::Health;
+use crate::reads::Reads;
 use crate::tables::{self, Param, n, u};
 use crate::write_tx::{Counters, PgWriteTx, Staged};
 
@@ -34,31 +36,26 @@ const MAX_BATCH: usize = 256;
 pub(crate) struct Writer {
     commands: mpsc::UnboundedSender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    pub listener: Arc<RwLock<Option<CommitListener>>>,
+}
+
+/// What the writer works with besides its queue.
+pub(crate) struct WriterParts {
+    pub pool: Pool,
+    pub runtime: Handle,
+    pub health: Health,
+    pub reads: Arc<Reads>,
+    pub feed: Arc<Feed>,
 }
 
 impl Writer {
-    pub fn start(pool: Pool, runtime: Handle, health: Health) -> std::io::Result<Writer> {
+    pub fn start(parts: WriterParts) -> std::io::Result<Writer> {
         let (commands, rx) = mpsc::unbounded_channel();
-        let listener: Arc<RwLock<Option<CommitListener>>> = Arc::new(RwLock::new(None));
-        let thread = {
-            let listener = listener.clone();
-            std::thread::Builder::new()
-                .name("tack-pg-writer".into())
-                .spawn(move || {
-                    let loop_state = WriterLoop {
-                        pool,
-                        runtime,
-                        health,
-                        listener,
-                    };
-                    loop_state.run(rx);
-                })?
-        };
+        let thread = std::thread::Builder::new()
+            .name("tack-pg-writer".into())
+            .spawn(move || WriterLoop { parts }.run(rx))?;
         Ok(Writer {
             commands,
             thread: Mutex::new(Some(thread)),
-            listener,
         })
     }
 
@@ -89,10 +86,7 @@ impl Writer {
 }
 
 struct WriterLoop {
-    pool: Pool,
-    runtime: Handle,
-    health: Health,
-    listener: Arc<RwLock<Option<CommitListener>>>,
+    parts: WriterParts,
 }
 
 struct Applied {
@@ -135,22 +129,28 @@ impl WriterLoop {
 
     /// Applies and commits one batch; every write in it is answered.
     fn batch(&self, writes: Vec<(Write, Ack)>) {
-        let client = match self.runtime.block_on(self.pool.get()) {
+        let WriterParts {
+            pool,
+            runtime,
+            health,
+            ..
+        } = &self.parts;
+        let client = match runtime.block_on(pool.get()) {
             Ok(client) => client,
             Err(err) => {
                 let reason = crate::unreachable(&err.to_string());
-                self.health.lost(&reason);
+                health.lost(&reason);
                 for (_, ack) in writes {
                     let _ = ack.send(Err(WriteError::Unavailable(reason.clone())));
                 }
                 return;
             }
         };
-        let db = Connection::new(&client, &self.runtime);
+        let db = Connection::new(&client, runtime);
         match self.commit(&db, writes) {
-            Ok(applied) => {
-                self.health.reached();
-                self.acknowledge(applied);
+            Ok((applied, mut delivered)) => {
+                health.reached();
+                self.acknowledge(applied, &mut delivered);
             }
             Err((err, acks)) => {
                 if !db.failed() || db.simple("ROLLBACK").is_ok() {
@@ -160,7 +160,7 @@ impl WriterLoop {
                 }
                 let reason = err.to_string();
                 if matches!(err, StoreError::Unavailable(_)) {
-                    self.health.lost(&reason);
+                    health.lost(&reason);
                 }
                 for ack in acks {
                     let _ = ack.send(Err(WriteError::Unavailable(reason.clone())));
@@ -170,11 +170,12 @@ impl WriterLoop {
     }
 
     /// The whole transaction. On failure nothing of it is committed and the acks are handed back.
+    /// Committed, it hands back the feed lock too, taken before COMMIT.
     fn commit(
         &self,
         db: &Connection<'_>,
         writes: Vec<(Write, Ack)>,
-    ) -> Result<Vec<Applied>, (StoreError, Vec<Ack>)> {
+    ) -> Result<(Vec<Applied>, MutexGuard<'_, u64>), (StoreError, Vec<Ack>)> {
         let mut applied = Vec::new();
         let mut pending_acks = Vec::new();
         let fail = |err: StoreError, applied: Vec<Applied>, rest: Vec<Ack>| {
@@ -228,25 +229,54 @@ impl WriterLoop {
         }
         if applied.is_empty() {
             return match db.simple("ROLLBACK") {
-                Ok(()) => Ok(applied),
+                Ok(()) => Ok((applied, self.parts.feed.lock_blocking())),
                 Err(err) => fail(err, applied, Vec::new()),
             };
         }
-        let statements = statements(staged, &before, &counters);
+        let mut statements = statements(staged, &before, &counters);
+        // Delivered with the commit: a wake-up for the other nodes.
+        statements.push((
+            "SELECT pg_notify($1, $2)",
+            vec![
+                Param::Text(CHANNEL.to_owned()),
+                Param::Text(counters.0[meta::COUNTERS.len() - 1].to_string()),
+            ],
+        ));
         if let Err(err) = db.execute_all(&statements) {
             return fail(err, applied, Vec::new());
         }
+        let delivered = self.parts.feed.lock_blocking();
         if let Err(err) = db.simple("COMMIT") {
             return fail(err, applied, Vec::new());
         }
-        Ok(applied)
+        Ok((applied, delivered))
     }
 
-    fn acknowledge(&self, applied: Vec<Applied>) {
-        let listener = self.listener.read().unwrap_or_else(PoisonError::into_inner);
+    /// Tells the listener, in sequence order, then answers each write. What other nodes
+    /// committed before this batch is read back first; if that fails, the follower delivers
+    /// both later, and the writes are answered anyway: they are committed.
+    fn acknowledge(&self, applied: Vec<Applied>, delivered: &mut u64) {
+        let WriterParts {
+            runtime,
+            reads,
+            feed,
+            ..
+        } = &self.parts;
+        let mut in_order = true;
         for write in applied {
-            if let Some(listener) = listener.as_ref() {
-                listener(&write.events);
+            if let Some(first) = write.events.first().map(|e| e.seq)
+                && in_order
+            {
+                if first > *delivered + 1
+                    && let Err(err) =
+                        runtime.block_on(feed.catch_up(reads, delivered, Some(first - 1)))
+                {
+                    tracing::warn!(error = %err, "cannot read other nodes' changes before this node's");
+                    in_order = false;
+                }
+                if in_order {
+                    feed.deliver(delivered, &write.events);
+                }
             }
             let _ = write.ack.send(Ok(write.events));
         }

@@ -1,0 +1,178 @@
+//! Several nodes on one database: each node's listener sees every change of every node, in
+//! sequence order, exactly once; sequence numbers stay gap-free in commit order while nodes
+//! write at once; and a node catches up on what it missed while its database was away.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tack_data::conformance::{new_issue, project, write};
+use tack_data::{Op, Store};
+use tack_data_postgres::{PgConfig, PgStore};
+use tack_pg_test_cluster::TestCluster;
+use tack_protocol::EventRecord;
+
+/// Opens a node on `url` whose listener records every sequence number it is told.
+async fn node(url: &str) -> (Arc<PgStore>, Arc<Mutex<Vec<u64>>>) {
+    let store = Arc::new(PgStore::open(&PgConfig::new(url)).await.unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    store.set_commit_listener(Box::new(move |events| {
+        sink.lock().unwrap().extend(events.iter().map(|e| e.seq));
+    }));
+    (store, seen)
+}
+
+async fn wait_for(what: &str, timeout: Duration, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_sees_every_change_once_in_order() {
+    let url = TestCluster::shared().create_database().await;
+    let (a, seen_a) = node(&url).await;
+    let (b, seen_b) = node(&url).await;
+    let (c, seen_c) = node(&url).await;
+    a.submit(write(Op::CreateProject(project("TACK"))))
+        .wait()
+        .await
+        .unwrap();
+    let p = b.project_by_key("TACK").await.unwrap().unwrap();
+    // Three nodes write at once, each from eight tasks.
+    let mut tasks = Vec::new();
+    for (n, store) in [&a, &b, &c].into_iter().enumerate() {
+        for task in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for k in 0..10 {
+                    let title = format!("node {n} task {task} issue {k}");
+                    store
+                        .submit(write(Op::CreateIssue(new_issue(p.id, &title, 2))))
+                        .wait()
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let last = a.activity_before(None, 1).await.unwrap()[0].seq;
+    assert_eq!(
+        last, 241,
+        "one project and 240 issues, numbered without gaps"
+    );
+    let all: Vec<u64> = (1..=last).collect();
+    for (name, seen) in [("a", &seen_a), ("b", &seen_b), ("c", &seen_c)] {
+        wait_for(
+            &format!("node {name} seeing every change"),
+            Duration::from_secs(10),
+            || seen.lock().unwrap().len() >= all.len(),
+        )
+        .await;
+        assert_eq!(*seen.lock().unwrap(), all, "node {name}");
+        assert_eq!(
+            [&a, &b, &c][(name.as_bytes()[0] - b'a') as usize]
+                .last_seq()
+                .await
+                .unwrap(),
+            last
+        );
+    }
+    // Issue numbers are unique per project, whoever made them.
+    let mut numbers: Vec<u64> = c
+        .issues_of_project(p.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.number)
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=240).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_nodes_change_arrives_with_its_record() {
+    let url = TestCluster::shared().create_database().await;
+    let (a, _) = node(&url).await;
+    let b = Arc::new(PgStore::open(&PgConfig::new(&url)).await.unwrap());
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let sink = records.clone();
+    b.set_commit_listener(Box::new(move |events| {
+        sink.lock()
+            .unwrap()
+            .extend(events.iter().map(|e| e.record.clone()));
+    }));
+    a.submit(write(Op::CreateProject(project("TACK"))))
+        .wait()
+        .await
+        .unwrap();
+    let p = a.project_by_key("TACK").await.unwrap().unwrap();
+    a.submit(write(Op::CreateIssue(new_issue(p.id, "Made on node a", 2))))
+        .wait()
+        .await
+        .unwrap();
+    wait_for(
+        "node b hearing of the issue",
+        Duration::from_secs(5),
+        || records.lock().unwrap().len() >= 2,
+    )
+    .await;
+    let records = records.lock().unwrap();
+    assert!(matches!(&records[0], EventRecord::Project(p) if p.key == "TACK"));
+    assert!(matches!(&records[1], EventRecord::Issue(i) if i.title == "Made on node a"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_catches_up_on_what_it_missed_while_the_database_was_away() {
+    let cluster = TestCluster::start();
+    let url = cluster.create_database().await;
+    let (a, _) = node(&url).await;
+    let (_b, seen_b) = node(&url).await;
+    a.submit(write(Op::CreateProject(project("TACK"))))
+        .wait()
+        .await
+        .unwrap();
+    let p = a.project_by_key("TACK").await.unwrap().unwrap();
+    wait_for(
+        "node b hearing of the project",
+        Duration::from_secs(5),
+        || seen_b.lock().unwrap().len() == 1,
+    )
+    .await;
+    cluster.restart();
+    cluster.wait_ready();
+    // Node a writes again once its pool has reconnected; node b's listening connection was cut.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let result = a
+            .submit(write(Op::CreateIssue(new_issue(
+                p.id,
+                "After the restart",
+                2,
+            ))))
+            .wait()
+            .await;
+        if result.is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node a never wrote again: {result:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for("node b catching up", Duration::from_secs(10), || {
+        *seen_b.lock().unwrap() == vec![1, 2]
+    })
+    .await;
+}
