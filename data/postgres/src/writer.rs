@@ -89,6 +89,9 @@ struct WriterLoop {
     parts: WriterParts,
 }
 
+/// A committed batch's writes, and the feed, held until they are delivered.
+type Committed<'a> = (Vec<Applied>, MutexGuard<'a, u64>);
+
 struct Applied {
     events: Vec<Event>,
     ack: Ack,
@@ -175,7 +178,7 @@ impl WriterLoop {
         &self,
         db: &Connection<'_>,
         writes: Vec<(Write, Ack)>,
-    ) -> Result<(Vec<Applied>, MutexGuard<'_, u64>), (StoreError, Vec<Ack>)> {
+    ) -> Result<Committed<'_>, (StoreError, Vec<Ack>)> {
         let mut applied = Vec::new();
         let mut pending_acks = Vec::new();
         let fail = |err: StoreError, applied: Vec<Applied>, rest: Vec<Ack>| {
