@@ -94,6 +94,18 @@ pub trait Store: Send + Sync + 'static {
     async fn job(&self, id: u64) -> Result<Option<Job>, StoreError>;
     /// Queued jobs whose time has come, earliest first.
     async fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>, StoreError>;
+    /// Due jobs this node may run now, earliest first, each taken for `lease` so that no other
+    /// node sharing the store runs it meanwhile (a node that dies mid-job gives it up when the
+    /// lease ends). An engine that only one node opens has nobody to share with: the due jobs.
+    async fn claim_due_jobs(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<Job>, StoreError> {
+        let _ = lease;
+        self.due_jobs(now, limit).await
+    }
     /// When the earliest queued job may run.
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError>;
     async fn webhooks_of(&self, project: ProjectId) -> Result<Vec<StoredWebhook>, StoreError>;

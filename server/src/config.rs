@@ -51,6 +51,9 @@ pub struct JobsSection {
     /// `retry_max_ms`.
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
+    /// With several nodes on PostgreSQL, a node takes a job for this long; if it dies
+    /// mid-job, another node runs the job once the lease is over. Longer than any job runs.
+    pub lease_secs: u64,
 }
 
 impl Default for JobsSection {
@@ -60,6 +63,7 @@ impl Default for JobsSection {
             max_attempts: 8,
             retry_base_ms: 5_000,
             retry_max_ms: 3_600_000,
+            lease_secs: 300,
         }
     }
 }

@@ -9,7 +9,10 @@ use tack_data::record_form::meta;
 use crate::db_error;
 
 /// `MIGRATIONS[n]` is version `n + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_records.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_records.sql"),
+    include_str!("../migrations/0002_job_leases.sql"),
+];
 
 pub const CURRENT: i32 = MIGRATIONS.len() as i32;
 

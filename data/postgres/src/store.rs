@@ -54,6 +54,8 @@ pub struct PgStore {
     pub(crate) target: String,
     probe: tokio::task::JoinHandle<()>,
     follower: tokio::task::JoinHandle<()>,
+    /// This process among the nodes, for the jobs it takes.
+    node: String,
 }
 
 pub(crate) fn pool(config: &PgConfig) -> Result<Pool, StoreError> {
@@ -111,6 +113,7 @@ impl PgStore {
             target,
             probe,
             follower,
+            node: node_name(),
         })
     }
 
@@ -121,6 +124,15 @@ impl PgStore {
         }
         result
     }
+}
+
+/// A name no other node (and no earlier run of this one) has.
+fn node_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}-{nanos:x}", std::process::id())
 }
 
 async fn probe(pool: Pool, health: Health) {
@@ -534,6 +546,34 @@ impl Store for PgStore {
             now,
             limit as i64
         )
+    }
+
+    /// Due jobs nobody holds, and those this node holds already, taken for `lease`. Rows
+    /// another node is taking at this moment are skipped, not waited for.
+    async fn claim_due_jobs(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Job>, StoreError> {
+        let until = now.saturating_add(lease.as_millis() as i64);
+        let mut jobs: Vec<Job> = sql!(
+            self,
+            all,
+            "jobs",
+            "UPDATE jobs SET lease_until = $2, lease_node = $3 WHERE id IN (
+                SELECT id FROM jobs
+                WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < $1 OR lease_node = $3)
+                ORDER BY due_at, id LIMIT $4
+                FOR UPDATE SKIP LOCKED
+            ) RETURNING body",
+            now,
+            until,
+            self.node,
+            limit as i64
+        )?;
+        jobs.sort_by_key(|job| (job.run_at, job.id));
+        Ok(jobs)
     }
 
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {

@@ -62,6 +62,8 @@ pub(crate) struct Table {
     pub name: &'static str,
     pub key: &'static [&'static str],
     pub columns: &'static [&'static str],
+    /// What else a put sets when it replaces a row (beyond the record's columns).
+    pub on_replace: &'static str,
 }
 
 macro_rules! tables {
@@ -70,6 +72,7 @@ macro_rules! tables {
             name: $name,
             key: &[$($key),+],
             columns: &[$($column),*],
+            on_replace: on_replace($name),
         };)*
         /// Every table that holds records, in the order a backup writes them.
         pub(crate) const ALL: &[&Table] = &[$(&$id),*];
@@ -96,6 +99,14 @@ tables! {
     DEDUPE = "dedupe" ["key"] [];
     VIEWS = "views" ["id"] [];
     IMPORTS = "imports" ["project", "source"] [];
+}
+
+/// Writing a job (its outcome, a retry, a postponement) ends the lease a node took it under.
+const fn on_replace(table: &str) -> &'static str {
+    match table.as_bytes() {
+        b"jobs" => ", lease_until = NULL, lease_node = NULL",
+        _ => "",
+    }
 }
 
 /// The statements of one table, written once.
@@ -138,9 +149,10 @@ impl Table {
         Statements {
             get: format!("SELECT body FROM {} WHERE {key_match}", self.name),
             put: format!(
-                "INSERT INTO {} ({}) VALUES ({placeholders}) ON CONFLICT ({key_list}) DO UPDATE SET {updates}",
+                "INSERT INTO {} ({}) VALUES ({placeholders}) ON CONFLICT ({key_list}) DO UPDATE SET {updates}{}",
                 self.name,
-                columns.join(", ")
+                columns.join(", "),
+                self.on_replace
             ),
             delete: format!("DELETE FROM {} WHERE {key_match}", self.name),
             all: format!(

@@ -176,3 +176,65 @@ async fn a_node_catches_up_on_what_it_missed_while_the_database_was_away() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_one_nodes_until_its_lease_ends() {
+    use tack_data::JobOutcome;
+    use tack_protocol::JobKind;
+    const AT: i64 = 1_700_000_000_000;
+    let url = TestCluster::shared().create_database().await;
+    let (a, _) = node(&url).await;
+    let (b, _) = node(&url).await;
+    for n in 0..4 {
+        a.submit(write(Op::EnqueueJob {
+            kind: JobKind::Expire,
+            key: format!("expire-{n}"),
+            run_at: AT,
+        }))
+        .wait()
+        .await
+        .unwrap();
+    }
+    let lease = Duration::from_secs(60);
+    let ids = |jobs: &[tack_protocol::Job]| jobs.iter().map(|j| j.id).collect::<Vec<_>>();
+    let taken_by_a = a.claim_due_jobs(AT + 1, 3, lease).await.unwrap();
+    assert_eq!(ids(&taken_by_a), [1, 2, 3]);
+    // Node b gets only what a did not take; a sees its own again.
+    assert_eq!(
+        ids(&b.claim_due_jobs(AT + 1, 10, lease).await.unwrap()),
+        [4]
+    );
+    assert_eq!(
+        ids(&a.claim_due_jobs(AT + 2, 10, lease).await.unwrap()),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        ids(&b.claim_due_jobs(AT + 3, 10, lease).await.unwrap()),
+        [4]
+    );
+    // Node a dies with its jobs: once the lease is over, b takes them.
+    drop(a);
+    let after_lease = AT + 3 + lease.as_millis() as i64 + 1;
+    assert_eq!(
+        ids(&b.claim_due_jobs(after_lease, 10, lease).await.unwrap()),
+        [1, 2, 3, 4]
+    );
+    // An outcome ends the lease: a retried job is anyone's when it comes due again.
+    b.submit(write(Op::FinishJob {
+        id: 1,
+        outcome: JobOutcome::Retry {
+            run_at: after_lease + 10,
+            error: "try again".into(),
+        },
+        delivery: None,
+    }))
+    .wait()
+    .await
+    .unwrap();
+    let (c, _) = node(&url).await;
+    assert_eq!(
+        ids(&c.claim_due_jobs(after_lease + 10, 10, lease).await.unwrap()),
+        [1]
+    );
+    assert!(c.verify().await.unwrap().is_clean());
+}

@@ -172,6 +172,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             max_attempts: config.jobs.max_attempts.max(1),
             retry_base: std::time::Duration::from_millis(config.jobs.retry_base_ms.max(1)),
             retry_max: std::time::Duration::from_millis(config.jobs.retry_max_ms.max(1)),
+            lease: std::time::Duration::from_secs(config.jobs.lease_secs.max(1)),
         },
         webhooks,
         mailer,

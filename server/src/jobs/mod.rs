@@ -27,6 +27,8 @@ pub struct JobSettings {
     pub max_attempts: u32,
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// How long a claimed job is this node's alone (several nodes on one database).
+    pub lease: Duration,
 }
 
 impl Default for JobSettings {
@@ -36,6 +38,7 @@ impl Default for JobSettings {
             max_attempts: 8,
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(3600),
+            lease: Duration::from_secs(300),
         }
     }
 }
@@ -105,9 +108,11 @@ impl Workers {
                 let store = self.service.store();
                 let wanted = free + self.state().running().len();
                 let now = now_ms();
-                let found =
-                    futures::future::try_join(store.due_jobs(now, wanted), store.next_job_at())
-                        .await;
+                let found = futures::future::try_join(
+                    store.claim_due_jobs(now, wanted, self.settings.lease),
+                    store.next_job_at(),
+                )
+                .await;
                 match found {
                     Ok((due, next)) => {
                         for job in due {
