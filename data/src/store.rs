@@ -106,6 +106,14 @@ pub trait Store: Send + Sync + 'static {
         let _ = lease;
         self.due_jobs(now, limit).await
     }
+    /// The SSH host key every node sharing this store presents, so a balancer may send a
+    /// person to any node without a warning: the one kept, or `candidate` (this node's own)
+    /// if none is kept yet. `None`: the engine keeps none, as one node alone needs none kept.
+    async fn shared_host_key(&self, candidate: &str) -> Result<Option<String>, StoreError> {
+        let _ = candidate;
+        Ok(None)
+    }
+
     /// When the earliest queued job may run.
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError>;
     async fn webhooks_of(&self, project: ProjectId) -> Result<Vec<StoredWebhook>, StoreError>;

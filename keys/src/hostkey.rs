@@ -82,6 +82,40 @@ pub fn load_or_generate_host_key(path: &Path) -> Result<PrivateKey, HostKeyError
     }
 }
 
+/// The key as the OpenSSH private key file holds it.
+pub fn host_key_text(key: &PrivateKey) -> Result<String, HostKeyError> {
+    key.to_openssh(LineEnding::LF)
+        .map(|text| text.to_string())
+        .map_err(|e| HostKeyError::Generate(e.to_string()))
+}
+
+/// Puts the host key every node of a cluster shares at `path` (mode 0600), in place of the
+/// one there: written beside it and renamed, so a crash leaves one key or the other.
+pub fn replace_host_key(path: &Path, text: &str) -> Result<PrivateKey, HostKeyError> {
+    let shown = path.display().to_string();
+    let key = PrivateKey::from_openssh(text.as_bytes()).map_err(|e| HostKeyError::Invalid {
+        path: "the cluster's host key".into(),
+        reason: e.to_string(),
+    })?;
+    let staged = path.with_extension("new");
+    let write = || -> std::io::Result<()> {
+        let _ = fs::remove_file(&staged);
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&staged)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&staged, path)
+    };
+    write().map_err(|source| HostKeyError::Write {
+        path: shown,
+        source,
+    })?;
+    Ok(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

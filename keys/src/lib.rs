@@ -5,7 +5,7 @@ pub mod hostkey;
 pub mod pubkey;
 pub mod secret;
 
-pub use hostkey::{HostKeyError, load_or_generate_host_key};
+pub use hostkey::{HostKeyError, host_key_text, load_or_generate_host_key, replace_host_key};
 pub use pubkey::{KeyError, ParsedKey, parse_public_key};
 pub use secret::{
     IssuedSecret, SecretError, clean_confirmation_code, hash_secret, new_api_token,

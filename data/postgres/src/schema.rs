@@ -12,6 +12,7 @@ use crate::db_error;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_records.sql"),
     include_str!("../migrations/0002_job_leases.sql"),
+    include_str!("../migrations/0003_host_key.sql"),
 ];
 
 pub const CURRENT: i32 = MIGRATIONS.len() as i32;

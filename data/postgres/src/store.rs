@@ -576,6 +576,27 @@ impl Store for PgStore {
         Ok(jobs)
     }
 
+    async fn shared_host_key(&self, candidate: &str) -> Result<Option<String>, StoreError> {
+        // The first node's key wins; every later one reads it back.
+        self.seen(
+            self.reads
+                .rows(
+                    "INSERT INTO tack_host_key (id, private_key) VALUES (1, $1) \
+                     ON CONFLICT (id) DO NOTHING",
+                    &[&candidate],
+                )
+                .await,
+        )?;
+        let rows = self.seen(
+            self.reads
+                .rows("SELECT private_key FROM tack_host_key WHERE id = 1", &[])
+                .await,
+        )?;
+        rows.first()
+            .map(|row| row.try_get::<_, String>(0).map_err(|e| crate::db_error(&e)))
+            .transpose()
+    }
+
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {
         let rows = self.seen(
             self.reads

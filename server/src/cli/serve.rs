@@ -80,6 +80,20 @@ pub async fn run(args: ServeArgs) -> u8 {
     }
 }
 
+/// Every node of a cluster presents the host key its store keeps: the first node's. A node
+/// whose own key differs takes the shared one into its data directory.
+async fn use_the_shared_host_key(path: &std::path::Path, store: &dyn Store) -> anyhow::Result<()> {
+    let own = tack_keys::load_or_generate_host_key(path)?;
+    let own_text = tack_keys::host_key_text(&own)?;
+    if let Some(shared) = store.shared_host_key(&own_text).await?
+        && shared != own_text
+    {
+        tack_keys::replace_host_key(path, &shared)?;
+        tracing::info!(file = %path.display(), "took the cluster's SSH host key");
+    }
+    Ok(())
+}
+
 /// The store the configuration names: sled in the data directory, or the shared PostgreSQL.
 async fn open_store(config: &Config, pid_file: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
     if let (StoreEngine::Postgres, Some(url)) = (config.store.engine, &config.store.url) {
@@ -205,6 +219,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     tokio::spawn(sample_metrics(service.clone(), background.clone()));
     tokio::spawn(exit_when_the_store_fails(service.clone()));
+    tokio::spawn(service.clone().watch_token_revocations());
     let server = ProtocolServer::new(service.clone(), config.socket());
 
     let tcp = TcpListener::bind(&config.api)
@@ -218,6 +233,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for ssh on {}", config.ssh))?;
     let ssh_addr = ssh_listener.local_addr()?;
+    use_the_shared_host_key(&config.host_key(), service.store().as_ref()).await?;
     let ssh = SshServer::new(server.clone(), &config.host_key(), config.ssh_settings())?;
     tokio::spawn(server.clone().serve_tcp(tcp));
     tokio::spawn(server.clone().serve_unix(unix));

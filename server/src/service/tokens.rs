@@ -5,6 +5,7 @@ use tack_protocol::{ActivityKind, ApiError, ApiToken, ResponseBody};
 
 use super::store_error;
 use super::{Caller, Service, change, now_ms, validate};
+use std::sync::Arc;
 
 pub(crate) fn issue_token(user: u64, name: &str) -> Result<(StoredToken, String), ApiError> {
     let secret = tack_keys::new_api_token().map_err(|e| ApiError::internal(e.to_string()))?;
@@ -110,5 +111,35 @@ impl Service {
         self.revoke_token_in_memory(&token.id);
         self.runtime().callers.end_token(&token.id);
         Ok(ResponseBody::Tokens(vec![token]))
+    }
+}
+
+impl Service {
+    /// A token revoked through any node (this one, or another on the same database) ends the
+    /// connections that use it here too: the revocation's event says a token was revoked, and
+    /// the store says which.
+    pub async fn watch_token_revocations(self: Arc<Self>) {
+        let mut events = self.subscribe_bus();
+        loop {
+            match events.recv().await {
+                Ok(event) if event.activity.kind == ActivityKind::TokenRevoked => {
+                    match self.store.tokens(None).await {
+                        Ok(tokens) => {
+                            for token in tokens.iter().filter(|t| t.token.revoked) {
+                                if !self.token_revoked(&token.token.id) {
+                                    self.revoke_token_in_memory(&token.token.id);
+                                    self.runtime().callers.end_token(&token.token.id);
+                                }
+                            }
+                        }
+                        Err(err) => {
+                            tracing::warn!(error = %err, "cannot read which token was revoked")
+                        }
+                    }
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
     }
 }
