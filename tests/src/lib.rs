@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod balancer;
 pub mod disk;
 pub mod pty;
 pub mod sinks;

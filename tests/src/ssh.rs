@@ -337,6 +337,17 @@ pub fn stock_client(
     cols: u16,
     rows: u16,
 ) -> (crate::pty::PtyProgram, tempfile::TempDir) {
+    stock_client_from(addr, None, key, cols, rows)
+}
+
+/// As [`stock_client`], connecting from the loopback address `source` (`ssh -b`).
+pub fn stock_client_from(
+    addr: &str,
+    source: Option<&str>,
+    key: &PrivateKey,
+    cols: u16,
+    rows: u16,
+) -> (crate::pty::PtyProgram, tempfile::TempDir) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("id_ed25519");
@@ -347,9 +358,11 @@ pub fn stock_client(
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let (host, port) = addr.rsplit_once(':').unwrap();
     let key_path = key_file.to_string_lossy().into_owned();
-    let program = crate::pty::PtyProgram::spawn(
-        std::path::Path::new("ssh"),
-        &[
+    let bind: Vec<&str> = source.map(|s| vec!["-b", s]).unwrap_or_default();
+    let target = format!("alice@{host}");
+    let args: Vec<&str> = bind
+        .into_iter()
+        .chain([
             "-tt",
             "-p",
             port,
@@ -365,10 +378,9 @@ pub fn stock_client(
             "LogLevel=ERROR",
             "-o",
             "BatchMode=yes",
-            &format!("alice@{host}"),
-        ],
-        cols,
-        rows,
-    );
+            &target,
+        ])
+        .collect();
+    let program = crate::pty::PtyProgram::spawn(std::path::Path::new("ssh"), &args, cols, rows);
     (program, dir)
 }
