@@ -5,6 +5,7 @@
 pub mod backup_file;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod event_record;
 pub mod plan;
 pub mod record_form;
 pub mod records;

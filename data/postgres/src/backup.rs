@@ -129,7 +129,7 @@ pub(crate) async fn verify(pool: &Pool) -> Result<IntegrityReport, StoreError> {
 
 /// Mends what [`verify`] finds: each record's lookup columns are written again from its body.
 pub async fn repair(config: &PgConfig) -> Result<IntegrityReport, StoreError> {
-    let pool = crate::store::pool(config)?;
+    let pool = crate::pool::pool(config)?;
     on_connection(&pool, |db| {
         db.simple("BEGIN")?;
         for table in tables::ALL.iter().filter(|t| !t.columns.is_empty()) {
@@ -170,7 +170,7 @@ pub async fn restore(
         });
     }
     let target = crate::redacted(&config.url);
-    let pool = crate::store::pool(config)?;
+    let pool = crate::pool::pool(config)?;
     schema::migrate(&mut client(&pool).await?, &target).await?;
     let file = backup.to_path_buf();
     let loaded = on_connection(&pool, move |db| {

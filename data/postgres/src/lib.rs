@@ -9,15 +9,18 @@ mod backup;
 mod connection;
 mod follow;
 mod health;
+mod pool;
 mod reads;
 mod schema;
+mod shared;
 mod store;
 mod tables;
 mod write_tx;
 mod writer;
 
 pub use backup::{repair, restore};
-pub use store::{PgConfig, PgStore};
+pub use pool::PgConfig;
+pub use store::PgStore;
 
 use tack_data::StoreError;
 

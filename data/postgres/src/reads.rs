@@ -2,10 +2,13 @@
 //! their bodies.
 
 use deadpool_postgres::Pool;
+use std::collections::HashMap;
 use tack_data::StoreError;
 use tack_data::records::decode;
 use tack_data::stored::Stored;
-use tack_protocol::{Activity, ActivityKind, Event, EventRecord, Issue};
+
+use tack_data::event_record::{Subject, event_record, subject_of};
+use tack_protocol::{Activity, Comment, Event, Issue, Project};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -80,61 +83,23 @@ impl Reads {
             .unwrap_or(0))
     }
 
-    /// The record an activity entry is about, as it is now.
-    async fn record_for(&self, activity: &Activity) -> Result<EventRecord, StoreError> {
-        use ActivityKind::*;
-        Ok(match activity.kind {
-            IssueCreated | IssueUpdated => match activity.issue {
-                Some(id) => match self.issue(id).await? {
-                    Some(issue) => EventRecord::Issue(issue),
-                    None => EventRecord::IssueDeleted {
-                        id,
-                        key: activity.subject.clone(),
-                    },
-                },
-                None => EventRecord::None,
-            },
-            IssueDeleted => EventRecord::IssueDeleted {
-                id: activity.issue.unwrap_or(0),
-                key: activity.subject.clone(),
-            },
-            CommentAdded | CommentEdited | CommentDeleted => {
-                match (activity.comment, activity.issue) {
-                    (Some(id), Some(issue)) => {
-                        let comment: Option<tack_protocol::Comment> = self
-                            .one(
-                                "comments",
-                                "SELECT body FROM comments WHERE id = $1",
-                                &[&n(id)],
-                            )
-                            .await?;
-                        match comment {
-                            Some(comment) if activity.kind != CommentDeleted => {
-                                EventRecord::Comment(comment)
-                            }
-                            _ => EventRecord::CommentDeleted { id, issue },
-                        }
-                    }
-                    _ => EventRecord::None,
-                }
-            }
-            ProjectCreated | ProjectUpdated | MemberChanged | StatesChanged => {
-                match activity.project {
-                    Some(id) => self
-                        .one(
-                            "projects",
-                            "SELECT body FROM projects WHERE id = $1",
-                            &[&n(id)],
-                        )
-                        .await?
-                        .map_or(EventRecord::None, EventRecord::Project),
-                    None => EventRecord::None,
-                }
-            }
-            _ => EventRecord::None,
-        })
+    /// Records of `collection` with the given ids, by id.
+    async fn by_id<V: Stored>(
+        &self,
+        collection: &'static str,
+        sql: &str,
+        ids: Vec<i64>,
+        id_of: impl Fn(&V) -> u64,
+    ) -> Result<HashMap<u64, V>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let found: Vec<V> = self.all(collection, sql, &[&ids]).await?;
+        Ok(found.into_iter().map(|v| (id_of(&v), v)).collect())
     }
 
+    /// Events after `after`, each with the record it is about as it is now: the records of a
+    /// whole page are read in three statements, not one per event.
     pub async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
         let activity: Vec<Activity> = self
             .all(
@@ -143,15 +108,50 @@ impl Reads {
                 &[&n(after), &(limit as i64)],
             )
             .await?;
-        let mut events = Vec::with_capacity(activity.len());
-        for activity in activity {
-            let record = self.record_for(&activity).await?;
-            events.push(Event {
-                seq: activity.seq,
-                activity,
-                record,
-            });
-        }
-        Ok(events)
+        let subjects: Vec<Subject> = activity.iter().map(subject_of).collect();
+        let wanted = |pick: fn(&Subject) -> Option<u64>| -> Vec<i64> {
+            subjects.iter().filter_map(pick).map(n).collect()
+        };
+        let issues: HashMap<u64, Issue> = self
+            .by_id(
+                "issues",
+                "SELECT body FROM issues WHERE id = ANY($1)",
+                wanted(|s| s.issue),
+                |i: &Issue| i.id,
+            )
+            .await?;
+        let comments: HashMap<u64, Comment> = self
+            .by_id(
+                "comments",
+                "SELECT body FROM comments WHERE id = ANY($1)",
+                wanted(|s| s.comment),
+                |c: &Comment| c.id,
+            )
+            .await?;
+        let projects: HashMap<u64, Project> = self
+            .by_id(
+                "projects",
+                "SELECT body FROM projects WHERE id = ANY($1)",
+                wanted(|s| s.project),
+                |p: &Project| p.id,
+            )
+            .await?;
+        Ok(activity
+            .into_iter()
+            .zip(subjects)
+            .map(|(activity, subject)| {
+                let record = event_record(
+                    &activity,
+                    subject.issue.and_then(|id| issues.get(&id).cloned()),
+                    subject.comment.and_then(|id| comments.get(&id).cloned()),
+                    subject.project.and_then(|id| projects.get(&id).cloned()),
+                );
+                Event {
+                    seq: activity.seq,
+                    activity,
+                    record,
+                }
+            })
+            .collect())
     }
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tack_data::records::{PendingKey, StoredInvite, StoredToken, StoredWebhook, TotpRecord};
 use tack_data::{
     BackupInfo, CommitListener, IntegrityReport, Store, StoreError, StoreHealth, Ticket, Write,
@@ -16,33 +15,12 @@ use tack_protocol::{
 };
 
 use crate::follow::{Feed, follow};
-use crate::health::Health;
+use crate::health::{Health, probe};
+use crate::pool::{PgConfig, pool};
 use crate::reads::Reads;
 use crate::tables::{label_hash, n};
 use crate::writer::{Writer, WriterParts};
 use crate::{redacted, schema};
-
-#[derive(Debug, Clone)]
-pub struct PgConfig {
-    /// `postgres://user:password@host:port/database`, or key=value settings.
-    pub url: String,
-    /// Connections this node keeps open; the writer takes one of them.
-    pub pool_size: usize,
-}
-
-impl PgConfig {
-    pub const DEFAULT_POOL_SIZE: usize = 16;
-
-    pub fn new(url: impl Into<String>) -> Self {
-        PgConfig {
-            url: url.into(),
-            pool_size: Self::DEFAULT_POOL_SIZE,
-        }
-    }
-}
-
-/// How often a node that writes nothing checks that it still reaches the database.
-const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// A node's handle on the shared database.
 pub struct PgStore {
@@ -56,29 +34,6 @@ pub struct PgStore {
     follower: tokio::task::JoinHandle<()>,
     /// This process among the nodes, for the jobs it takes.
     node: String,
-}
-
-pub(crate) fn pool(config: &PgConfig) -> Result<Pool, StoreError> {
-    let target = redacted(&config.url);
-    let mut pg: tokio_postgres::Config = config.url.parse().map_err(|err| {
-        StoreError::Engine(format!("the PostgreSQL URL {target} cannot be read: {err}"))
-    })?;
-    pg.connect_timeout(Duration::from_secs(5));
-    pg.application_name("tack");
-    let manager = Manager::from_config(
-        pg,
-        tokio_postgres::NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(config.pool_size.max(2))
-        .runtime(Runtime::Tokio1)
-        .create_timeout(Some(Duration::from_secs(5)))
-        .wait_timeout(Some(Duration::from_secs(30)))
-        .build()
-        .map_err(|err| StoreError::Engine(format!("cannot set up connections to {target}: {err}")))
 }
 
 impl PgStore {
@@ -133,24 +88,6 @@ fn node_name() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     format!("{}-{nanos:x}", std::process::id())
-}
-
-async fn probe(pool: Pool, health: Health) {
-    loop {
-        tokio::time::sleep(PROBE_EVERY).await;
-        let reached = match pool.get().await {
-            Ok(client) => client
-                .simple_query("SELECT 1")
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(err) => Err(err.to_string()),
-        };
-        match reached {
-            Ok(()) => health.reached(),
-            Err(reason) => health.lost(&crate::unreachable(&reason)),
-        }
-    }
 }
 
 impl Drop for PgStore {
@@ -550,51 +487,22 @@ impl Store for PgStore {
 
     /// Due jobs nobody holds, and those this node holds already, taken for `lease`. Rows
     /// another node is taking at this moment are skipped, not waited for.
+    /// Due jobs nobody holds, and those this node holds already, taken for `lease`.
     async fn claim_due_jobs(
         &self,
         now: Timestamp,
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<Job>, StoreError> {
-        let until = now.saturating_add(lease.as_millis() as i64);
-        let mut jobs: Vec<Job> = sql!(
-            self,
-            all,
-            "jobs",
-            "UPDATE jobs SET lease_until = $2, lease_node = $3 WHERE id IN (
-                SELECT id FROM jobs
-                WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < $1 OR lease_node = $3)
-                ORDER BY due_at, id LIMIT $4
-                FOR UPDATE SKIP LOCKED
-            ) RETURNING body",
-            now,
-            until,
-            self.node,
-            limit as i64
-        )?;
-        jobs.sort_by_key(|job| (job.run_at, job.id));
-        Ok(jobs)
+        self.seen(
+            self.reads
+                .claim_due_jobs(now, limit, lease, &self.node)
+                .await,
+        )
     }
 
     async fn shared_host_key(&self, candidate: &str) -> Result<Option<String>, StoreError> {
-        // The first node's key wins; every later one reads it back.
-        self.seen(
-            self.reads
-                .rows(
-                    "INSERT INTO tack_host_key (id, private_key) VALUES (1, $1) \
-                     ON CONFLICT (id) DO NOTHING",
-                    &[&candidate],
-                )
-                .await,
-        )?;
-        let rows = self.seen(
-            self.reads
-                .rows("SELECT private_key FROM tack_host_key WHERE id = 1", &[])
-                .await,
-        )?;
-        rows.first()
-            .map(|row| row.try_get::<_, String>(0).map_err(|e| crate::db_error(&e)))
-            .transpose()
+        self.seen(self.reads.shared_host_key(candidate).await)
     }
 
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {

@@ -5,7 +5,7 @@
 //! COMMIT ([`Staged::into_changes`]).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use tack_data::WriteError;
 use tack_data::plan::{Counter, Record, RecordKey, Scan, Unique, WriteTx};
@@ -31,12 +31,20 @@ impl Counters {
     }
 }
 
-/// What the writes of one batch changed so far.
+/// What the writes of one batch changed so far, and what they read of the database: nobody
+/// else writes records while the batch holds the counter rows, so a read stays true for it.
 #[derive(Default)]
 pub(crate) struct Staged {
     batch: BTreeMap<RecordKey, Change>,
     pending: RefCell<BTreeMap<RecordKey, Change>>,
+    /// Records read from the database, by key.
+    read: RefCell<BTreeMap<RecordKey, Change>>,
+    /// The last card of each board column in the database: its id and rank.
+    last_cards: RefCell<HashMap<(u64, u32), Option<Card>>>,
 }
+
+/// A card on a board: the issue's id and rank.
+type Card = (u64, String);
 
 impl Staged {
     pub fn keep_write(&mut self) {
@@ -90,6 +98,30 @@ fn id_column(rows: &[Row]) -> Result<Vec<u64>, WriteError> {
 }
 
 impl PgWriteTx<'_> {
+    /// The last card of a board column in the database, read once per batch.
+    fn last_card(&self, project: u64, state: u32) -> Result<Option<Card>, WriteError> {
+        if let Some(known) = self.staged.last_cards.borrow().get(&(project, state)) {
+            return Ok(known.clone());
+        }
+        let rows = self.db.query(
+            "SELECT id, rank FROM issues WHERE project = $1 AND state = $2 \
+             ORDER BY rank DESC, id DESC LIMIT 1",
+            &[Param::Id(n(project)), Param::Int(state as i32)],
+        )?;
+        let card = match rows.first() {
+            Some(row) => Some((
+                u(row.try_get(0).map_err(|e| crate::db_error(&e))?),
+                row.try_get(1).map_err(|e| crate::db_error(&e))?,
+            )),
+            None => None,
+        };
+        self.staged
+            .last_cards
+            .borrow_mut()
+            .insert((project, state), card.clone());
+        Ok(card)
+    }
+
     /// `rows` (the database's keys for a query) with what is staged in the same collection laid
     /// over them: a staged record counts when `wanted` says so, a staged deletion never.
     fn merge(
@@ -118,15 +150,23 @@ impl WriteTx for PgWriteTx<'_> {
         if let Some(change) = self.staged.staged(key) {
             return Ok(change);
         }
+        if let Some(read) = self.staged.read.borrow().get(key) {
+            return Ok(read.clone());
+        }
         let table = tables::table(key);
         let rows = self.db.query(&table.sql().get, &tables::key_params(key))?;
-        match rows.first() {
-            None => Ok(None),
+        let record = match rows.first() {
+            None => None,
             Some(row) => {
                 let body: Vec<u8> = row.try_get(0).map_err(|e| crate::db_error(&e))?;
-                Ok(Some(read_record(key, &body)?))
+                Some(read_record(key, &body)?)
             }
-        }
+        };
+        self.staged
+            .read
+            .borrow_mut()
+            .insert(key.clone(), record.clone());
+        Ok(record)
     }
 
     fn find(&self, unique: Unique<'_>) -> Result<Option<u64>, WriteError> {
@@ -287,25 +327,32 @@ impl WriteTx for PgWriteTx<'_> {
 
     fn last_rank(&self, project: u64, state: u32) -> Result<Option<String>, WriteError> {
         let staged = self.staged.staged_in(&RecordKey::Issue(0));
-        let staged_ids: Vec<i64> = staged
-            .keys()
-            .filter_map(|key| match key {
-                RecordKey::Issue(id) => Some(n(*id)),
-                _ => None,
-            })
-            .collect();
-        let rows = self.db.query(
-            "SELECT rank FROM issues WHERE project = $1 AND state = $2 AND NOT (id = ANY($3)) \
-             ORDER BY rank DESC LIMIT 1",
-            &[
-                Param::Id(n(project)),
-                Param::Int(state as i32),
-                Param::Ids(staged_ids),
-            ],
-        )?;
-        let mut best: Option<String> = match rows.first() {
-            Some(row) => Some(row.try_get(0).map_err(|e| crate::db_error(&e))?),
-            None => None,
+        let last_card = self.last_card(project, state)?;
+        let mut best = match last_card {
+            // The database's last card was changed in this batch: find the last one that was not.
+            Some((id, _)) if staged.contains_key(&RecordKey::Issue(id)) => {
+                let staged_ids: Vec<i64> = staged
+                    .keys()
+                    .filter_map(|key| match key {
+                        RecordKey::Issue(id) => Some(n(*id)),
+                        _ => None,
+                    })
+                    .collect();
+                let rows = self.db.query(
+                    "SELECT rank FROM issues WHERE project = $1 AND state = $2 \
+                     AND NOT (id = ANY($3)) ORDER BY rank DESC LIMIT 1",
+                    &[
+                        Param::Id(n(project)),
+                        Param::Int(state as i32),
+                        Param::Ids(staged_ids),
+                    ],
+                )?;
+                match rows.first() {
+                    Some(row) => Some(row.try_get(0).map_err(|e| crate::db_error(&e))?),
+                    None => None,
+                }
+            }
+            other => other.map(|(_, rank)| rank),
         };
         for change in staged.values() {
             if let Some(Record::Issue(issue)) = change

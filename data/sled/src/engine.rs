@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tack_data::event_record;
 use tack_data::stored::Stored;
 use tack_protocol::{
-    Activity, ActivityKind, Comment, CommentId, Event, EventRecord, Issue, IssueId, Project,
-    ProjectId, SshKey, User, UserId,
+    Activity, Comment, CommentId, Event, EventRecord, Issue, IssueId, Project, ProjectId, SshKey,
+    User, UserId,
 };
 
 use crate::BackupInfo;
@@ -250,43 +251,25 @@ impl SledEngine {
     }
 
     fn record_for(&self, activity: &Activity) -> Result<EventRecord, StoreError> {
-        use ActivityKind::*;
-        Ok(match activity.kind {
-            IssueCreated | IssueUpdated => match activity.issue {
-                Some(id) => match self.issue(id)? {
-                    Some(issue) => EventRecord::Issue(issue),
-                    None => EventRecord::IssueDeleted {
-                        id,
-                        key: activity.subject.clone(),
-                    },
-                },
-                None => EventRecord::None,
-            },
-            IssueDeleted => EventRecord::IssueDeleted {
-                id: activity.issue.unwrap_or(0),
-                key: activity.subject.clone(),
-            },
-            CommentAdded | CommentEdited | CommentDeleted => {
-                match (activity.comment, activity.issue) {
-                    (Some(id), Some(issue)) => match self.comment(id)? {
-                        Some(comment) if activity.kind != CommentDeleted => {
-                            EventRecord::Comment(comment)
-                        }
-                        _ => EventRecord::CommentDeleted { id, issue },
-                    },
-                    _ => EventRecord::None,
-                }
-            }
-            ProjectCreated | ProjectUpdated | MemberChanged | StatesChanged => {
-                match activity.project {
-                    Some(id) => self
-                        .project(id)?
-                        .map_or(EventRecord::None, EventRecord::Project),
-                    None => EventRecord::None,
-                }
-            }
-            _ => EventRecord::None,
-        })
+        let subject = event_record::subject_of(activity);
+        let issue = subject
+            .issue
+            .map(|id| self.issue(id))
+            .transpose()?
+            .flatten();
+        let comment = subject
+            .comment
+            .map(|id| self.comment(id))
+            .transpose()?
+            .flatten();
+        let project = subject
+            .project
+            .map(|id| self.project(id))
+            .transpose()?
+            .flatten();
+        Ok(event_record::event_record(
+            activity, issue, comment, project,
+        ))
     }
 }
 
