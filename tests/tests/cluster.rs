@@ -282,3 +282,85 @@ async fn a_postgresql_restart_under_load_loses_no_acknowledged_write() {
     }
     all_there(&cluster.nodes[0], &acked).await;
 }
+
+/// Which node holds a job's lease: the process id its node name begins with.
+async fn lease_holder(url: &str) -> Option<u32> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT lease_node FROM jobs WHERE lease_node IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+    let node: String = rows.first()?.get(0);
+    node.split('-').next()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_node_dies_mid_run_is_finished_once_by_another() {
+    use tack_tests::sinks::{Answer, HookReceiver};
+    let url = TestCluster::shared().create_database().await;
+    let config = format!(
+        "{}[jobs]\nlease_secs = 2\nretry_base_ms = 100\n[webhooks]\nallow_private_targets = true\ntimeout_secs = 60\n",
+        node_config(&url)
+    );
+    let mut nodes: Vec<TestServer> = (0..3)
+        .map(|_| TestServer::start_with_config(BIN, &config))
+        .collect();
+    let receiver = HookReceiver::start();
+    receiver.answer(Answer::Hang);
+    nodes[0].ok(&["project", "create", "TACK", "Tack"]);
+    nodes[0].ok(&[
+        "webhook",
+        "create",
+        "TACK",
+        "--url",
+        &receiver.url(),
+        "--secret",
+        "s3cret-s3cret-s3cret",
+        "--events",
+        "issue.created",
+    ]);
+    nodes[0].ok(&["issue", "create", "TACK", "Delivered once"]);
+    // One node takes the delivery and hangs in it; that node dies.
+    let first = receiver.wait_for(1, WAIT)[0].clone();
+    let holder = lease_holder(&url).await.expect("nobody holds the job");
+    let dying = nodes
+        .iter()
+        .position(|n| n.pid() == holder)
+        .expect("the lease names no node of this cluster");
+    receiver.answer(Answer::Ok);
+    nodes[dying].kill9();
+    // Once the lease is over another node delivers it, under the same key, and finishes it.
+    let got = receiver.wait_for(2, Duration::from_secs(20));
+    let key = |r: &tack_tests::sinks::Received| r.headers["x-tack-delivery"].clone();
+    assert_eq!(key(&got[1]), key(&first), "a retry is the same delivery");
+    let alive = &nodes[(dying + 1) % 3];
+    wait_until("the job is finished", WAIT, || {
+        alive.ok(&["job", "list"]).contains("(none)")
+    });
+    // A marker after it: the next delivery arrives, and the first was never sent a third time.
+    alive.ok(&["issue", "create", "TACK", "The marker"]);
+    let got = receiver.wait_for(3, WAIT);
+    let first_key = key(&first);
+    assert_eq!(
+        got.iter().filter(|r| key(r) == first_key).count(),
+        2,
+        "sent by the node that died and once more by another: {got:#?}"
+    );
+    let log: Vec<serde_json::Value> =
+        serde_json::from_str(&alive.ok(&["--json", "webhook", "deliveries", "TACK"])).unwrap();
+    let answered: Vec<&serde_json::Value> = log
+        .iter()
+        .filter(|d| d["event"] == "issue.created" && d["status"] == 200)
+        .collect();
+    assert_eq!(
+        answered.len(),
+        2,
+        "each issue delivered once with success: {log:#?}"
+    );
+}
