@@ -135,18 +135,7 @@ async fn an_unreachable_database_is_named_without_its_password() {
         "postgres://tack:hunter2-secret@localhost/no_such_database?host={}",
         cluster.socket_dir().display()
     );
-    let out = Command::new(BIN)
-        .args([
-            "serve",
-            "--api",
-            "127.0.0.1:0",
-            "--ssh",
-            "127.0.0.1:0",
-            "--http",
-            "",
-        ])
-        .arg("--data")
-        .arg(dir.path().join("data"))
+    let out = tack_tests::serve_command(BIN, &dir.path().join("data"))
         .env("TACK_STORE__ENGINE", "postgres")
         .env("TACK_STORE__URL", &url)
         .output()

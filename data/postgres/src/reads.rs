@@ -61,6 +61,17 @@ impl Reads {
         Ok(self.all(collection, sql, params).await?.into_iter().next())
     }
 
+    /// The first column of the first row of a statement without parameters.
+    pub async fn scalar<T>(&self, sql: &str) -> Result<Option<T>, StoreError>
+    where
+        T: for<'a> tokio_postgres::types::FromSql<'a>,
+    {
+        match self.rows(sql, &[]).await?.first() {
+            Some(row) => row.try_get(0).map(Some).map_err(|e| db_error(&e)),
+            None => Ok(None),
+        }
+    }
+
     pub async fn ids(&self, sql: &str, params: &[P<'_>]) -> Result<Vec<u64>, StoreError> {
         self.rows(sql, params)
             .await?

@@ -506,14 +506,12 @@ impl Store for PgStore {
     }
 
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let rows = self.seen(
+        let at: Option<Option<i64>> = self.seen(
             self.reads
-                .rows("SELECT min(due_at) FROM jobs WHERE due_at IS NOT NULL", &[])
+                .scalar("SELECT min(due_at) FROM jobs WHERE due_at IS NOT NULL")
                 .await,
         )?;
-        Ok(rows
-            .first()
-            .and_then(|row| row.try_get::<_, Option<i64>>(0).ok().flatten()))
+        Ok(at.flatten())
     }
 
     async fn webhooks_of(&self, project: ProjectId) -> Result<Vec<StoredWebhook>, StoreError> {
@@ -584,15 +582,12 @@ impl Store for PgStore {
     }
 
     async fn size_on_disk(&self) -> Result<u64, StoreError> {
-        let rows = self.seen(
+        let bytes: Option<i64> = self.seen(
             self.reads
-                .rows("SELECT pg_database_size(current_database())", &[])
+                .scalar("SELECT pg_database_size(current_database())")
                 .await,
         )?;
-        Ok(rows
-            .first()
-            .and_then(|row| row.try_get::<_, i64>(0).ok())
-            .unwrap_or(0) as u64)
+        Ok(bytes.unwrap_or(0) as u64)
     }
 
     async fn shutdown(&self) {
