@@ -76,15 +76,106 @@ impl<'a> Connection<'a> {
         Ok(())
     }
 
+    /// BEGIN and the transaction's first statement, sent together: one round trip.
+    pub fn begin_with(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, StoreError> {
+        let client = self.client;
+        let result = self.runtime.block_on(async {
+            let statement = client.prepare_cached(sql).await?;
+            // Both are sent when first polled, in this order.
+            let (_, rows) = futures::future::try_join(
+                client.batch_execute("BEGIN"),
+                client.query(&statement, &borrowed(params)),
+            )
+            .await?;
+            Ok(rows)
+        });
+        self.noted(result)
+    }
+
     /// Runs the statements one after the other without waiting for each answer (pipelined).
     pub fn execute_all(&self, statements: &[(&str, Vec<Param>)]) -> Result<(), StoreError> {
+        self.pipeline(statements, false)
+    }
+
+    /// The statements and then COMMIT, sent at once. A statement that fails aborts the
+    /// transaction, and PostgreSQL answers the COMMIT with a rollback: it is an error here.
+    pub fn execute_all_and_commit(
+        &self,
+        statements: &[(&str, Vec<Param>)],
+    ) -> Result<(), StoreError> {
+        self.pipeline(statements, true)
+    }
+
+    fn pipeline(&self, statements: &[(&str, Vec<Param>)], commit: bool) -> Result<(), StoreError> {
         let client = self.client;
-        let result = self.runtime.block_on(try_join_all(statements.iter().map(
-            |(sql, params)| async move {
-                let statement = client.prepare_cached(sql).await?;
-                client.execute(&statement, &borrowed(params)).await
-            },
-        )));
-        self.noted(result.map(|_| ()))
+        let result = self.runtime.block_on(async {
+            // Prepared first (once per connection), so that nothing waits between the sends
+            // and each statement goes out before the COMMIT behind it.
+            let mut prepared = Vec::with_capacity(statements.len());
+            for (sql, _) in statements {
+                prepared.push(client.prepare_cached(sql).await?);
+            }
+            let params: Vec<Vec<&(dyn ToSql + Sync)>> =
+                statements.iter().map(|(_, p)| borrowed(p)).collect();
+            let executed = try_join_all(
+                prepared
+                    .iter()
+                    .zip(&params)
+                    .map(|(statement, params)| client.execute(statement, params)),
+            );
+            if commit {
+                let (executed, committed) =
+                    futures::future::join(executed, client.batch_execute("COMMIT")).await;
+                executed?;
+                committed
+            } else {
+                executed.await.map(|_| ())
+            }
+        });
+        self.noted(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::PgConfig;
+
+    /// Everything sent in one pipeline with its COMMIT ran inside the transaction: had a
+    /// statement gone out after the COMMIT, it would have run in a transaction of its own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pipeline_runs_inside_the_transaction_it_commits() {
+        let url = tack_pg_test_cluster::TestCluster::shared()
+            .create_database()
+            .await;
+        let pool = crate::pool::pool(&PgConfig::new(url)).unwrap();
+        let client = pool.get().await.unwrap();
+        client
+            .batch_execute("CREATE TABLE probe (n bigint, tx bigint)")
+            .await
+            .unwrap();
+        let runtime = Handle::current();
+        let sent = tokio::task::spawn_blocking(move || {
+            let db = Connection::new(&client, &runtime);
+            db.begin_with("SELECT txid_current()", &[]).unwrap();
+            let statements: Vec<(&str, Vec<Param>)> = (0..200)
+                .map(|n| {
+                    (
+                        "INSERT INTO probe VALUES ($1, txid_current())",
+                        vec![Param::Id(n)],
+                    )
+                })
+                .collect();
+            db.execute_all_and_commit(&statements).unwrap();
+            let rows = db
+                .query("SELECT count(*), count(DISTINCT tx) FROM probe", &[])
+                .unwrap();
+            (rows[0].get::<_, i64>(0), rows[0].get::<_, i64>(1))
+        })
+        .await
+        .unwrap();
+        assert_eq!(sent, (200, 1), "(rows, transactions)");
     }
 }

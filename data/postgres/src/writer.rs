@@ -186,9 +186,6 @@ impl WriterLoop {
             acks.extend(rest);
             Err((err, acks))
         };
-        if let Err(err) = db.simple("BEGIN") {
-            return fail(err, applied, writes.into_iter().map(|(_, a)| a).collect());
-        }
         let before = match lock_counters(db) {
             Ok(counters) => counters,
             Err(err) => return fail(err, applied, writes.into_iter().map(|(_, a)| a).collect()),
@@ -245,11 +242,8 @@ impl WriterLoop {
                 Param::Text(counters.0[meta::COUNTERS.len() - 1].to_string()),
             ],
         ));
-        if let Err(err) = db.execute_all(&statements) {
-            return fail(err, applied, Vec::new());
-        }
         let delivered = self.parts.feed.lock_blocking();
-        if let Err(err) = db.simple("COMMIT") {
+        if let Err(err) = db.execute_all_and_commit(&statements) {
             return fail(err, applied, Vec::new());
         }
         Ok((applied, delivered))
@@ -286,14 +280,14 @@ impl WriterLoop {
     }
 }
 
-/// Locks the counter rows for the rest of the transaction and reads them.
+/// Begins the transaction, locks the counter rows for the rest of it, and reads them.
 fn lock_counters(db: &Connection<'_>) -> Result<Counters, StoreError> {
     let names: Vec<String> = meta::COUNTERS
         .iter()
         .map(|c| String::from_utf8_lossy(meta::counter_key(*c)).into_owned())
         .collect();
     // Every node's writer locks the same rows in the same order.
-    let rows = db.query(
+    let rows = db.begin_with(
         "SELECT key, value FROM tack_meta WHERE key LIKE 'next_id/%' OR key = 'last_seq' \
          ORDER BY key FOR UPDATE",
         &[],
