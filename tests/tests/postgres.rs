@@ -182,3 +182,48 @@ async fn a_node_is_unready_while_the_database_is_down_and_recovers_by_itself() {
     assert!(list.contains("After the database came back"), "{list}");
     assert!(!list.contains("While the database is down"), "{list}");
 }
+
+#[tokio::test]
+async fn doctor_reads_every_row_back_and_repairs_what_it_finds() {
+    let url = TestCluster::shared().create_database().await;
+    let server = TestServer::start_with_config(BIN, &on_postgres(&url));
+    server.ok(&["project", "create", "TACK", "Tack"]);
+    server.ok(&["issue", "create", "TACK", "On the board"]);
+    let doctor = |repair: bool| {
+        let mut command = Command::new(BIN);
+        command.args(["doctor", "--store", &url]);
+        if repair {
+            command.arg("--repair");
+        }
+        command.output().unwrap()
+    };
+    // With the node running.
+    let out = doctor(false);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("no problems found"),
+        "{}",
+        stdout(&out)
+    );
+
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("UPDATE issues SET state = state + 100")
+        .await
+        .unwrap();
+    let out = doctor(false);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("do not match the record"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("--repair"), "{}", stdout(&out));
+    let out = doctor(true);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let board = server.ok(&["issue", "list", "TACK", "--state", "Todo"]);
+    assert!(board.contains("On the board"), "{board}");
+}

@@ -127,11 +127,24 @@ pub(crate) async fn verify(pool: &Pool) -> Result<IntegrityReport, StoreError> {
     .await
 }
 
+/// [`verify`] on the database `config` names, while nodes may be running.
+pub async fn check(config: &PgConfig) -> Result<IntegrityReport, StoreError> {
+    let pool = crate::pool::pool(config)?;
+    let report = verify(&pool).await;
+    pool.close();
+    report
+}
+
 /// Mends what [`verify`] finds: each record's lookup columns are written again from its body.
+/// It holds the counter rows as a writer does, so no node writes meanwhile.
 pub async fn repair(config: &PgConfig) -> Result<IntegrityReport, StoreError> {
     let pool = crate::pool::pool(config)?;
     on_connection(&pool, |db| {
-        db.simple("BEGIN")?;
+        db.begin_with(
+            "SELECT key FROM tack_meta WHERE key LIKE 'next_id/%' OR key = 'last_seq' \
+             ORDER BY key FOR UPDATE",
+            &[],
+        )?;
         for table in tables::ALL.iter().filter(|t| !t.columns.is_empty()) {
             let mut rewrites = Vec::new();
             db.for_each_row(&table.sql().all, |row| {

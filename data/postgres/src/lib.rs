@@ -18,7 +18,7 @@ mod tables;
 mod write_tx;
 mod writer;
 
-pub use backup::{repair, restore};
+pub use backup::{check, repair, restore};
 pub use pool::PgConfig;
 pub use store::PgStore;
 

@@ -48,10 +48,14 @@ pub enum Command {
         #[arg(long, env = "TACK_SOCKET")]
         socket: Option<PathBuf>,
     },
-    /// Check a stopped server's store: indexes against records, orphans, counters.
+    /// Check a stopped server's store: indexes against records, orphans, counters. With
+    /// --store, the PostgreSQL database (nodes may go on running).
     Doctor {
         #[arg(long, default_value = "tack-data")]
         data: PathBuf,
+        /// The PostgreSQL database to check: postgres://user:password@host/database.
+        #[arg(long, conflicts_with_all = ["salvage", "reindex"])]
+        store: Option<String>,
         /// Rebuild the indexes and counters from the records.
         #[arg(long)]
         repair: bool,
@@ -137,6 +141,11 @@ pub fn main() -> ExitCode {
                 ..
             } => offline::restore_into_postgres(file, url).await,
             Command::Restore { .. } => exit::USAGE,
+            Command::Doctor {
+                store: Some(url),
+                repair,
+                ..
+            } => offline::doctor_postgres(url, repair).await,
             Command::Doctor {
                 data,
                 salvage: true,

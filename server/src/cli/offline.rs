@@ -189,3 +189,37 @@ pub async fn doctor(data: PathBuf, repair: bool, reindex: bool) -> u8 {
     }
     exit::REFUSED
 }
+
+/// `tack doctor --store URL [--repair]`: every row of the PostgreSQL store read back.
+pub async fn doctor_postgres(url: String, repair: bool) -> u8 {
+    let config = tack_data_postgres::PgConfig::new(url.clone());
+    let result = if repair {
+        tack_data_postgres::repair(&config).await
+    } else {
+        tack_data_postgres::check(&config).await
+    };
+    let report = match result {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("tack: {err}");
+            return exit::REFUSED;
+        }
+    };
+    println!(
+        "checked {} issues and {} comments in {}",
+        report.issues,
+        report.comments,
+        tack_data_postgres::redacted(&url)
+    );
+    if report.is_clean() {
+        println!("no problems found");
+        return exit::OK;
+    }
+    for problem in report.problems.iter().take(50) {
+        println!("problem: {problem}");
+    }
+    if !repair {
+        println!("run `tack doctor --store URL --repair` to rewrite what records are looked up by");
+    }
+    exit::REFUSED
+}
