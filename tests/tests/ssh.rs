@@ -479,7 +479,7 @@ async fn a_client_that_stops_reading_does_not_grow_server_memory() {
     // the allocator holds what sessions of this size need anyway before memory is measured.
     let mut frame = 0;
     for (client, _) in &mut clients {
-        for n in 0..10 {
+        for n in 0..20 {
             let before_resize = client.bytes_received;
             client.resize(if n % 2 == 0 { 499 } else { 500 }, 200);
             client.settle(Duration::from_millis(150));
@@ -491,7 +491,7 @@ async fn a_client_that_stops_reading_does_not_grow_server_memory() {
     for (client, _) in &clients {
         client.pause_reading(true);
     }
-    const RESIZES: u64 = 1000;
+    const RESIZES: u64 = 3000;
     for n in 0..RESIZES {
         for (client, _) in &mut clients {
             client.resize(if n % 2 == 0 { 499 } else { 500 }, 200);
@@ -501,8 +501,9 @@ async fn a_client_that_stops_reading_does_not_grow_server_memory() {
     }
     let would_send = frame * RESIZES * SESSIONS;
     // Bounded, the server holds what OpenSSH's window lets through and a frame per session:
-    // 32-45 MiB here. With a frame queue in front of the channel it grew by 78-103 MiB.
-    const BOUND: u64 = 64 * 1024 * 1024;
+    // 28-50 MiB here, once 96 MiB in a CI run beside the other tests. With a frame queue in
+    // front of the channel it grew by 149 MiB over these 3,000 resizes.
+    const BOUND: u64 = 128 * 1024 * 1024;
     eprintln!(
         "one frame {} KiB; {RESIZES} resizes on {SESSIONS} sessions ask for {} MiB",
         frame / 1024,

@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::db_error;
-use crate::tables::{n, u};
+use crate::tables::{self, n, u};
 
 pub(crate) struct Reads {
     pub pool: Pool,
@@ -116,7 +116,7 @@ impl Reads {
             .all(
                 "activity",
                 "SELECT body FROM activity WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&n(after), &(limit as i64)],
+                &[&n(after), &tables::limit(limit)],
             )
             .await?;
         let subjects: Vec<Subject> = activity.iter().map(subject_of).collect();

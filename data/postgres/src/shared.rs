@@ -8,6 +8,7 @@ use tack_protocol::{Job, Timestamp};
 
 use crate::db_error;
 use crate::reads::Reads;
+use crate::tables;
 
 impl Reads {
     /// Takes due jobs that nobody holds (or whose holder's lease is over), and those `node`
@@ -31,7 +32,7 @@ impl Reads {
                     ORDER BY due_at, id LIMIT $4
                     FOR UPDATE SKIP LOCKED
                 ) RETURNING body",
-                &[&now, &until, &node, &(limit as i64)],
+                &[&now, &until, &node, &tables::limit(limit)],
             )
             .await?;
         jobs.sort_by_key(|job| (job.run_at, job.id));

@@ -18,7 +18,7 @@ use crate::follow::{Feed, follow};
 use crate::health::{Health, probe};
 use crate::pool::{PgConfig, pool};
 use crate::reads::Reads;
-use crate::tables::{label_hash, n};
+use crate::tables::{self, label_hash, n};
 use crate::writer::{Writer, WriterParts};
 use crate::{redacted, schema};
 
@@ -397,7 +397,7 @@ impl Store for PgStore {
             "activity",
             "SELECT body FROM activity WHERE seq > $1 ORDER BY seq LIMIT $2",
             n(after),
-            limit as i64
+            tables::limit(limit)
         )
     }
 
@@ -412,7 +412,7 @@ impl Store for PgStore {
             "activity",
             "SELECT body FROM activity WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
             before.map_or(i64::MAX, n),
-            limit as i64
+            tables::limit(limit)
         )
     }
 
@@ -439,7 +439,7 @@ impl Store for PgStore {
             "SELECT body FROM activity WHERE project = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             n(project),
             n(after),
-            limit as i64
+            tables::limit(limit)
         )
     }
 
@@ -481,7 +481,7 @@ impl Store for PgStore {
             "jobs",
             "SELECT body FROM jobs WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2",
             now,
-            limit as i64
+            tables::limit(limit)
         )
     }
 
@@ -541,7 +541,7 @@ impl Store for PgStore {
             "deliveries",
             "SELECT body FROM deliveries WHERE hook = $1 ORDER BY id DESC LIMIT $2",
             n(hook),
-            limit as i64
+            tables::limit(limit)
         )
     }
 

@@ -174,9 +174,15 @@ impl Table {
     }
 }
 
-/// Ids are u64 in tack and bigint in PostgreSQL; none comes near 2^63.
+/// Ids and sequence numbers are u64 in tack and bigint in PostgreSQL. None stored comes near
+/// 2^63; a larger one asked for (a cursor a client sent) is beyond every stored one, as it is.
 pub(crate) fn n(value: u64) -> i64 {
-    value as i64
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A count of rows asked for, as LIMIT takes it.
+pub(crate) fn limit(rows: usize) -> i64 {
+    i64::try_from(rows).unwrap_or(i64::MAX)
 }
 
 pub(crate) fn u(value: i64) -> u64 {

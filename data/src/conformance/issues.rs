@@ -193,6 +193,32 @@ pub async fn activity_is_gap_free_and_events_resume_from_a_sequence(
         other => panic!("event 7 carries {other:?}"),
     }
     assert!(store.events_after(11, 10).await.unwrap().is_empty());
+    // Cursors and limits as a hostile or careless client may send them.
+    assert!(store.events_after(u64::MAX, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .activity_after(u64::MAX, usize::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.events_after(0, usize::MAX).await.unwrap().len(), 11);
+    assert_eq!(
+        store
+            .activity_before(Some(u64::MAX), usize::MAX)
+            .await
+            .unwrap()
+            .len(),
+        11
+    );
+    assert!(
+        store
+            .activity_of_project(p.id, u64::MAX, usize::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.issue(u64::MAX).await.unwrap().is_none());
     let of_project = store.activity_of_project(p.id, 8, 100).await.unwrap();
     assert_eq!(
         of_project.iter().map(|a| a.seq).collect::<Vec<_>>(),
