@@ -261,6 +261,21 @@ pub mod meta {
         Counter::Seq,
     ];
 
+    /// The next number of `counter` kept in `slot`, which moves on. The sequence counter holds
+    /// the last number given, the others the next.
+    pub fn take(counter: Counter, slot: &mut u64) -> u64 {
+        match counter {
+            Counter::Seq => {
+                *slot += 1;
+                *slot
+            }
+            _ => {
+                *slot += 1;
+                *slot - 1
+            }
+        }
+    }
+
     /// What a counter holds in a store that has none yet.
     pub const fn counter_start(counter: Counter) -> u64 {
         match counter {

@@ -384,18 +384,6 @@ impl WriteTx for PgWriteTx<'_> {
     }
 
     fn next_id(&mut self, counter: Counter) -> u64 {
-        let slot = self.counters.slot(counter);
-        match counter {
-            // The sequence counter holds the last number given, the others the next.
-            Counter::Seq => {
-                *slot += 1;
-                *slot
-            }
-            _ => {
-                let id = *slot;
-                *slot += 1;
-                id
-            }
-        }
+        meta::take(counter, self.counters.slot(counter))
     }
 }

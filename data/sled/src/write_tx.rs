@@ -9,7 +9,7 @@ use crate::keys;
 use crate::plan::{Counter, Record, RecordKey, Scan, Unique, WriteTx};
 use crate::staging::Tx;
 use crate::trees::{self, T};
-use tack_data::record_form::{self, read_record, value_bytes};
+use tack_data::record_form::{self, meta, read_record, value_bytes};
 
 /// Id and sequence counters; a refused write leaves them as they were.
 #[derive(Debug, Clone, Copy, Default)]
@@ -312,18 +312,6 @@ impl WriteTx for SledWriteTx<'_, '_> {
     }
 
     fn next_id(&mut self, counter: Counter) -> u64 {
-        let slot = self.counters.slot(counter);
-        match counter {
-            // The sequence counter holds the last number given, the others the next.
-            Counter::Seq => {
-                *slot += 1;
-                *slot
-            }
-            _ => {
-                let id = *slot;
-                *slot += 1;
-                id
-            }
-        }
+        meta::take(counter, self.counters.slot(counter))
     }
 }
