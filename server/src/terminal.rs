@@ -58,10 +58,14 @@ impl Default for Terminal {
     }
 }
 
+/// What the person typed or pasted, in the order it arrived.
 pub enum DriverInput {
     Bytes(Vec<u8>),
-    Resize((u16, u16)),
 }
+
+/// The terminal's newest size. A watch keeps only the latest value, so a resize is never lost
+/// to a full input queue while a client is not reading, and a thousand resizes cost one redraw.
+pub type Sizes = tokio::sync::watch::Receiver<(u16, u16)>;
 
 /// Where ratatui writes a frame; the driver takes the bytes out after each draw.
 #[derive(Clone, Default)]
@@ -136,16 +140,27 @@ impl Screen {
     }
 }
 
-/// Waits for the next input, honouring the escape timeout; `None` when the session is over.
+/// What woke a loop that waits for the person.
+pub enum Woken {
+    Input(DriverInput),
+    Resized((u16, u16)),
+    /// A lone ESC waited long enough to be a key of its own.
+    EscapeTimeout,
+}
+
+/// Waits for the next input or resize, honouring the escape timeout; `None` when the session
+/// is over.
 pub async fn next_input(
     input: &mut mpsc::Receiver<DriverInput>,
+    sizes: &mut Sizes,
     parser: &InputParser,
     stop: &CancellationToken,
-) -> Option<Option<DriverInput>> {
+) -> Option<Woken> {
     tokio::select! {
         _ = stop.cancelled() => None,
-        received = input.recv() => received.map(Some),
-        _ = tokio::time::sleep(ESCAPE_WAIT), if parser.waiting_for_escape() => Some(None),
+        received = input.recv() => received.map(Woken::Input),
+        Ok(()) = sizes.changed() => Some(Woken::Resized(*sizes.borrow_and_update())),
+        _ = tokio::time::sleep(ESCAPE_WAIT), if parser.waiting_for_escape() => Some(Woken::EscapeTimeout),
     }
 }
 
@@ -156,12 +171,16 @@ pub async fn run_app(
     opening: Opening,
     sink: &impl FrameSink,
     input: &mut mpsc::Receiver<DriverInput>,
+    sizes: &mut Sizes,
     screen: &mut Screen,
     parser: &mut InputParser,
     theme: Theme,
-    size: (u16, u16),
     stop: &CancellationToken,
 ) {
+    let size = *sizes.borrow_and_update();
+    if screen.resize(size).is_err() {
+        return;
+    }
     let client = Arc::new(client);
     let Some(me) = client.welcome().identity.clone() else {
         return;
@@ -209,13 +228,14 @@ pub async fn run_app(
             _ = stop.cancelled() => return,
             received = input.recv() => match received {
                 Some(first) => {
-                    absorb(first, parser, screen, &mut msgs);
+                    absorb(first, parser, &mut msgs);
                     while let Ok(more) = input.try_recv() {
-                        absorb(more, parser, screen, &mut msgs);
+                        absorb(more, parser, &mut msgs);
                     }
                 }
                 None => return,
             },
+            Ok(()) = sizes.changed() => resize(screen, *sizes.borrow_and_update(), &mut msgs),
             _ = tokio::time::sleep(ESCAPE_WAIT), if parser.waiting_for_escape() => {
                 msgs.extend(parser.flush_escape().map(Msg::Input));
             }
@@ -224,6 +244,9 @@ pub async fn run_app(
                 Some(event) => msgs.push(Msg::Server(event)),
                 None => return,
             },
+        }
+        if sizes.has_changed().unwrap_or(false) {
+            resize(screen, *sizes.borrow_and_update(), &mut msgs);
         }
         while let Ok((token, result)) = answers.try_recv() {
             msgs.push(Msg::Answer { token, result });
@@ -237,21 +260,16 @@ pub async fn run_app(
     }
 }
 
-pub fn absorb(
-    input: DriverInput,
-    parser: &mut InputParser,
-    screen: &mut Screen,
-    msgs: &mut Vec<Msg>,
-) {
-    match input {
-        DriverInput::Bytes(bytes) => msgs.extend(parser.feed(&bytes).into_iter().map(Msg::Input)),
-        DriverInput::Resize(size) => {
-            if screen.resize(size).is_ok() {
-                msgs.push(Msg::Input(terminput::Event::Resize {
-                    cols: u32::from(size.0),
-                    rows: u32::from(size.1),
-                }));
-            }
-        }
+fn resize(screen: &mut Screen, size: (u16, u16), msgs: &mut Vec<Msg>) {
+    if screen.resize(size).is_ok() {
+        msgs.push(Msg::Input(terminput::Event::Resize {
+            cols: u32::from(size.0),
+            rows: u32::from(size.1),
+        }));
     }
+}
+
+fn absorb(input: DriverInput, parser: &mut InputParser, msgs: &mut Vec<Msg>) {
+    let DriverInput::Bytes(bytes) = input;
+    msgs.extend(parser.feed(&bytes).into_iter().map(Msg::Input));
 }

@@ -98,6 +98,18 @@ impl PtyProgram {
         self.screen.screen().contents()
     }
 
+    /// Row `n` of the screen, trailing blanks kept off.
+    pub fn row(&self, n: u16) -> String {
+        let (_, cols) = self.screen.screen().size();
+        self.screen
+            .screen()
+            .rows(0, cols.into())
+            .nth(usize::from(n))
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    }
+
     fn pump(&mut self, wait: Duration) {
         if let Ok(bytes) = self.output.recv_timeout(wait) {
             self.take(&bytes);
@@ -117,6 +129,19 @@ impl PtyProgram {
         while let Ok(bytes) = self.output.recv_timeout(quiet) {
             self.take(&bytes);
         }
+    }
+
+    /// Reads output until none arrives for `quiet`, or until more than `most` bytes came: how
+    /// many bytes it read.
+    pub fn settle_at_most(&mut self, quiet: Duration, most: usize) -> usize {
+        let start = self.bytes_received;
+        while self.bytes_received - start <= most {
+            match self.output.recv_timeout(quiet) {
+                Ok(bytes) => self.take(&bytes),
+                Err(_) => break,
+            }
+        }
+        self.bytes_received - start
     }
 
     /// Waits until `text` is on the screen; panics with the screen if it never shows.

@@ -92,10 +92,12 @@ pub async fn run(socket: PathBuf) -> u8 {
             }
         }
     });
+    let start = size();
+    let (sizes, mut sizes_rx) = tokio::sync::watch::channel(start);
     if let Ok(mut winch) = signal(SignalKind::window_change()) {
         tokio::spawn(async move {
             while winch.recv().await.is_some() {
-                if tx.send(DriverInput::Resize(size())).await.is_err() {
+                if sizes.send(size()).is_err() {
                     return;
                 }
             }
@@ -106,7 +108,6 @@ pub async fn run(socket: PathBuf) -> u8 {
         std::env::var("COLORTERM").ok().as_deref(),
         std::env::var_os("NO_COLOR").is_some(),
     );
-    let start = size();
     let Ok(mut screen) = Screen::new(start) else {
         drop(raw);
         eprintln!("tack: cannot draw on this terminal");
@@ -118,10 +119,10 @@ pub async fn run(socket: PathBuf) -> u8 {
         Opening::Console,
         &Stdout,
         &mut input,
+        &mut sizes_rx,
         &mut screen,
         &mut parser,
         Theme::new(support),
-        start,
         &CancellationToken::new(),
     )
     .await;

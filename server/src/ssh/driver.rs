@@ -18,7 +18,8 @@ use crate::commands::ExecCommand;
 use crate::service::Caller;
 use crate::socket::{Peer, ProtocolServer};
 use crate::terminal::{
-    DriverInput, ENTER, FrameSink, LEAVE, Opening, Screen, Terminal, next_input, run_app,
+    DriverInput, ENTER, FrameSink, LEAVE, Opening, Screen, Sizes, Terminal, Woken, next_input,
+    run_app,
 };
 
 async fn send(writer: &ChannelWriteHalf<SshMsg>, bytes: Vec<u8>) -> bool {
@@ -152,6 +153,7 @@ pub async fn run(
     who: Who,
     writer: ChannelWriteHalf<SshMsg>,
     mut input: mpsc::Receiver<DriverInput>,
+    mut sizes: Sizes,
     term: Terminal,
     stop: CancellationToken,
 ) {
@@ -161,7 +163,7 @@ pub async fn run(
         term.no_color,
     );
     let theme = Theme::new(support);
-    let Ok(mut screen) = Screen::new(term.size) else {
+    let Ok(mut screen) = Screen::new(*sizes.borrow_and_update()) else {
         return;
     };
     if !send(&writer, ENTER.to_vec()).await {
@@ -175,6 +177,7 @@ pub async fn run(
                 &protocol,
                 &writer,
                 &mut input,
+                &mut sizes,
                 &mut screen,
                 &mut parser,
                 &theme,
@@ -197,10 +200,10 @@ pub async fn run(
                 opening,
                 &writer,
                 &mut input,
+                &mut sizes,
                 &mut screen,
                 &mut parser,
                 theme,
-                term.size,
                 &stop,
             )
             .await;
@@ -215,6 +218,7 @@ async fn register(
     protocol: &Arc<ProtocolServer>,
     writer: &ChannelWriteHalf<SshMsg>,
     input: &mut mpsc::Receiver<DriverInput>,
+    sizes: &mut Sizes,
     screen: &mut Screen,
     parser: &mut InputParser,
     theme: &Theme,
@@ -230,13 +234,13 @@ async fn register(
         if !send(writer, bytes).await {
             return None;
         }
-        let events = match next_input(input, parser, stop).await? {
-            Some(DriverInput::Bytes(bytes)) => parser.feed(&bytes),
-            Some(DriverInput::Resize(size)) => {
+        let events = match next_input(input, sizes, parser, stop).await? {
+            Woken::Input(DriverInput::Bytes(bytes)) => parser.feed(&bytes),
+            Woken::Resized(size) => {
                 screen.resize(size).ok()?;
                 Vec::new()
             }
-            None => parser.flush_escape().into_iter().collect(),
+            Woken::EscapeTimeout => parser.flush_escape().into_iter().collect(),
         };
         for event in events {
             match form.on_input(event) {

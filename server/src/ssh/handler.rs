@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use russh::keys::ssh_key::PublicKey;
 use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, Response, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet, Pty};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::driver;
@@ -55,6 +55,8 @@ pub struct Connection {
     reader: Option<russh::ChannelReadHalf>,
     term: TermInfo,
     input: Option<mpsc::Sender<DriverInput>>,
+    /// The shell's newest terminal size, once it has started.
+    sizes: Option<watch::Sender<(u16, u16)>>,
     /// Wrong codes on this connection (the source address's count is in the server).
     failures: u32,
     /// This connection's line in the console's Sessions view.
@@ -83,6 +85,7 @@ impl Connection {
             reader: None,
             term: TermInfo::default(),
             input: None,
+            sizes: None,
             failures: 0,
             listed,
         }
@@ -475,11 +478,13 @@ impl Handler for Connection {
         };
         let (tx, rx) = mpsc::channel(INPUT_QUEUE);
         self.input = Some(tx);
+        let (sizes, sizes_rx) = watch::channel(self.term.size);
+        self.sizes = Some(sizes);
         let protocol = self.server.protocol.clone();
         let term = self.term.clone();
         let id = self.id;
         tokio::spawn(async move {
-            driver::run(protocol, who, writer, rx, term, stop).await;
+            driver::run(protocol, who, writer, rx, sizes_rx, term, stop).await;
             tracing::debug!(connection = id, "session ended");
         });
         Ok(())
@@ -534,8 +539,8 @@ impl Handler for Connection {
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         self.term.size = clamp_size(cols, rows);
-        if let Some(input) = &self.input {
-            let _ = input.try_send(DriverInput::Resize(self.term.size));
+        if let Some(sizes) = &self.sizes {
+            sizes.send_replace(self.term.size);
         }
         Ok(())
     }
