@@ -114,6 +114,36 @@ pub trait Store: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Takes one of `user`'s at most `limit` places for a live SSH session, counted over every
+    /// node sharing this store: true if one was free. The place is held until `lease` from
+    /// now unless renewed, so a node that dies frees its people's places. `None`: the engine
+    /// is opened by one node alone, whose own count of sessions decides.
+    async fn claim_session(
+        &self,
+        session: u64,
+        user: UserId,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Option<bool>, StoreError> {
+        let _ = (session, user, limit, lease);
+        Ok(None)
+    }
+    /// Gives a session's place back when it ends.
+    async fn release_session(&self, session: u64) -> Result<(), StoreError> {
+        let _ = session;
+        Ok(())
+    }
+    /// Holds the places of this node's `live` sessions for `lease` more, and gives up any
+    /// other place it holds.
+    async fn renew_sessions(
+        &self,
+        live: &[u64],
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let _ = (live, lease);
+        Ok(())
+    }
+
     /// When the earliest queued job may run.
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError>;
     async fn webhooks_of(&self, project: ProjectId) -> Result<Vec<StoredWebhook>, StoreError>;

@@ -212,6 +212,9 @@ pub struct SshSection {
     pub max_auth_attempts: usize,
     pub max_sessions_per_user: usize,
     pub idle_timeout_secs: u64,
+    /// On a shared store: how long a node's count of a person's sessions holds unless the node
+    /// renews it, so a node that dies frees its people's places.
+    pub session_lease_secs: u64,
 }
 
 impl Default for SshSection {
@@ -224,6 +227,7 @@ impl Default for SshSection {
             max_auth_attempts: ssh.max_auth_attempts,
             max_sessions_per_user: ssh.max_sessions_per_user,
             idle_timeout_secs: ssh.idle_timeout.as_secs(),
+            session_lease_secs: ssh.session_lease.as_secs(),
         }
     }
 }
@@ -431,6 +435,7 @@ impl Config {
             max_auth_attempts: ssh.max_auth_attempts.max(1),
             max_sessions_per_user: ssh.max_sessions_per_user.max(1),
             idle_timeout: Duration::from_secs(ssh.idle_timeout_secs.max(1)),
+            session_lease: Duration::from_secs(ssh.session_lease_secs.max(1)),
             require_totp_for_admins: self.security.require_totp_for_admins,
             trusted_proxies: self.trusted_proxies(),
         }

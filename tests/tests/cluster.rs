@@ -35,8 +35,15 @@ struct Cluster {
 
 /// Three nodes on the database at `url`, alice an owner of TACK with one key.
 async fn three_nodes(url: &str) -> Cluster {
-    let nodes: Vec<TestServer> = (0..3)
-        .map(|_| TestServer::start_with_config(BIN, &node_config(url)))
+    nodes_with(url, 3, "").await
+}
+
+/// `count` nodes on the database at `url`, each with `extra` configuration; alice an owner
+/// of TACK with one key.
+async fn nodes_with(url: &str, count: usize, extra: &str) -> Cluster {
+    let config = format!("{}{extra}", node_config(url));
+    let nodes: Vec<TestServer> = (0..count)
+        .map(|_| TestServer::start_with_config(BIN, &config))
         .collect();
     let key = ssh::new_key();
     let first = &nodes[0];
@@ -148,6 +155,67 @@ async fn revoking_a_key_through_one_node_ends_its_session_on_another() {
     for node in &cluster.nodes {
         let mut handle = ssh::connect_from(&node.ssh, Ipv4Addr::new(127, 0, 0, 8)).await;
         assert!(!ssh::login(&mut handle, &cluster.key).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_session_cap_holds_across_nodes_and_a_dead_nodes_places_lapse() {
+    let url = TestCluster::shared().create_database().await;
+    let limits = "[ssh_limits]\nmax_sessions_per_user = 1\nsession_lease_secs = 2\n";
+    let mut cluster = nodes_with(&url, 2, limits).await;
+    let (from, key) = (Ipv4Addr::new(127, 0, 0, 8), cluster.key.clone());
+    let whoami_on = async |node: &TestServer| {
+        let mut handle = ssh::connect_from(&node.ssh, from).await;
+        assert!(ssh::login(&mut handle, &key).await);
+        ssh::exec(&handle, "whoami").await
+    };
+    // A session on node one takes alice's only place.
+    let mut first = ssh::connect_from(&cluster.nodes[0].ssh, from).await;
+    assert!(ssh::login(&mut first, &key).await);
+    let mut term = Terminal::open(&first, 100, 30).await;
+    term.wait_for("Projects · 1", WAIT).await;
+    // On node two, a command and a screen are both refused, saying why.
+    let (status, _, err) = whoami_on(&cluster.nodes[1]).await;
+    assert_eq!(status, 1, "{err}");
+    assert!(err.contains("already have 1 tack sessions open"), "{err}");
+    let mut second = ssh::connect_from(&cluster.nodes[1].ssh, from).await;
+    assert!(ssh::login(&mut second, &key).await);
+    let mut refused = Terminal::open(&second, 100, 30).await;
+    refused
+        .wait_for("already have 1 tack sessions open", WAIT)
+        .await;
+    assert!(
+        refused.wait_closed(WAIT).await,
+        "a refused screen stays open"
+    );
+    // Once the first session ends, its place is free on every node.
+    drop(term);
+    drop(first);
+    let (status, out, err) = whoami_on(&cluster.nodes[1]).await;
+    assert_eq!(status, 0, "{err}");
+    assert!(out.contains("@alice"), "{out}");
+
+    // A node that dies cannot give its places back; they lapse with its lease.
+    let mut held = ssh::connect_from(&cluster.nodes[0].ssh, from).await;
+    assert!(ssh::login(&mut held, &key).await);
+    let mut term = Terminal::open(&held, 100, 30).await;
+    term.wait_for("Projects · 1", WAIT).await;
+    // Past its lease, renewed by its node, the place still holds.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (status, _, err) = whoami_on(&cluster.nodes[1]).await;
+    assert_eq!(status, 1, "the place is held while node one runs: {err}");
+    cluster.nodes[0].kill9();
+    let started = Instant::now();
+    loop {
+        let (status, _, err) = whoami_on(&cluster.nodes[1]).await;
+        if status == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "alice's place on the killed node never lapsed: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

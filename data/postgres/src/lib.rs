@@ -12,6 +12,7 @@ mod health;
 mod pool;
 mod reads;
 mod schema;
+mod session_places;
 mod shared;
 mod store;
 mod tables;

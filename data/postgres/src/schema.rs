@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_records.sql"),
     include_str!("../migrations/0002_job_leases.sql"),
     include_str!("../migrations/0003_host_key.sql"),
+    include_str!("../migrations/0004_session_places.sql"),
 ];
 
 pub const CURRENT: i32 = MIGRATIONS.len() as i32;

@@ -487,7 +487,6 @@ impl Store for PgStore {
 
     /// Due jobs nobody holds, and those this node holds already, taken for `lease`. Rows
     /// another node is taking at this moment are skipped, not waited for.
-    /// Due jobs nobody holds, and those this node holds already, taken for `lease`.
     async fn claim_due_jobs(
         &self,
         now: Timestamp,
@@ -503,6 +502,27 @@ impl Store for PgStore {
 
     async fn shared_host_key(&self, candidate: &str) -> Result<Option<String>, StoreError> {
         self.seen(self.reads.shared_host_key(candidate).await)
+    }
+
+    async fn claim_session(
+        &self,
+        session: u64,
+        user: UserId,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Option<bool>, StoreError> {
+        let claimed = self
+            .reads
+            .claim_session(&self.node, session, user, limit, lease);
+        self.seen(claimed.await).map(Some)
+    }
+
+    async fn release_session(&self, session: u64) -> Result<(), StoreError> {
+        self.seen(self.reads.release_session(&self.node, session).await)
+    }
+
+    async fn renew_sessions(&self, live: &[u64], lease: Duration) -> Result<(), StoreError> {
+        self.seen(self.reads.renew_sessions(&self.node, live, lease).await)
     }
 
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {

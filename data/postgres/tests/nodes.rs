@@ -238,3 +238,76 @@ async fn a_job_is_one_nodes_until_its_lease_ends() {
     );
     assert!(c.verify().await.unwrap().is_clean());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_session_places_are_counted_over_every_node() {
+    let url = TestCluster::shared().create_database().await;
+    let (a, _) = node(&url).await;
+    let (b, _) = node(&url).await;
+    let lease = Duration::from_secs(60);
+    let (alice, bob, carol, dave) = (1, 2, 3, 4);
+    // One place each: the same session number on another node is another session.
+    assert_eq!(
+        a.claim_session(1, alice, 1, lease).await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        b.claim_session(1, alice, 1, lease).await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(b.claim_session(1, bob, 1, lease).await.unwrap(), Some(true));
+    a.release_session(1).await.unwrap();
+    assert_eq!(
+        b.claim_session(2, alice, 1, lease).await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        a.claim_session(2, alice, 1, lease).await.unwrap(),
+        Some(false)
+    );
+    // Renewing gives up the places of sessions that are gone (a release that never arrived).
+    b.renew_sessions(&[1], lease).await.unwrap();
+    assert_eq!(
+        a.claim_session(2, alice, 1, lease).await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        a.claim_session(3, bob, 1, lease).await.unwrap(),
+        Some(false)
+    );
+
+    // A place not renewed lapses with its lease (its node died); a renewed one holds.
+    let (short, erin) = (Duration::from_millis(1500), 5);
+    assert_eq!(
+        a.claim_session(4, carol, 1, short).await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        b.claim_session(8, erin, 1, short).await.unwrap(),
+        Some(true)
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    b.renew_sessions(&[1, 2, 8], short).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        b.claim_session(6, carol, 1, lease).await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        a.claim_session(9, erin, 1, lease).await.unwrap(),
+        Some(false)
+    );
+
+    // Nodes asking at once never hand out more places than the cap.
+    let asks = (0..16u64).map(|n| {
+        let node = if n % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { node.claim_session(100 + n, dave, 3, lease).await.unwrap() })
+    });
+    let mut granted = 0;
+    for ask in asks {
+        if ask.await.unwrap() == Some(true) {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 3, "16 sessions asked at once for 3 places");
+}

@@ -11,8 +11,9 @@ use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet, Pty};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::SshServer;
 use super::driver;
-use super::{LiveSession, SshServer};
+use super::live_sessions::LiveSession;
 use crate::runtime::sessions::SessionEntry;
 use crate::service::Caller;
 use crate::terminal::{DriverInput, Terminal as TermInfo};
@@ -104,7 +105,7 @@ impl Connection {
         self.server.pending.leave(self.id);
     }
 
-    fn session_stop(&self) -> Option<CancellationToken> {
+    async fn session_stop(&self) -> Option<CancellationToken> {
         let Some(Who::Known {
             caller,
             fingerprint,
@@ -112,20 +113,23 @@ impl Connection {
         else {
             return Some(CancellationToken::new());
         };
-        let user = caller.user_id()?;
-        if self.server.sessions.count_for(user) >= self.server.settings.max_sessions_per_user {
-            return None;
-        }
-        let stop = CancellationToken::new();
-        self.server.sessions.add(
-            self.id,
-            LiveSession {
-                user,
-                fingerprint: fingerprint.clone(),
-                stop: stop.clone(),
-            },
-        );
-        Some(stop)
+        let session = LiveSession {
+            user: caller.user_id()?,
+            fingerprint: fingerprint.clone(),
+            stop: CancellationToken::new(),
+        };
+        let settings = &self.server.settings;
+        let store = self.server.service.store();
+        self.server
+            .sessions
+            .start(
+                store.as_ref(),
+                self.id,
+                session,
+                settings.max_sessions_per_user,
+                settings.session_lease,
+            )
+            .await
     }
 }
 
@@ -472,7 +476,7 @@ impl Handler for Connection {
             return Ok(());
         };
         session.channel_success(channel)?;
-        let Some(stop) = self.session_stop() else {
+        let Some(stop) = self.session_stop().await else {
             driver::refuse(writer, &self.too_many_sessions()).await;
             return Ok(());
         };
@@ -504,7 +508,7 @@ impl Handler for Connection {
         };
         session.channel_success(channel)?;
         // A command counts as a session: it holds a protocol connection while it runs.
-        let Some(stop) = self.session_stop() else {
+        let Some(stop) = self.session_stop().await else {
             driver::complain(&writer, &self.too_many_sessions(), 1).await;
             return Ok(());
         };

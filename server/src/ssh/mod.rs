@@ -3,6 +3,7 @@
 
 mod driver;
 mod handler;
+mod live_sessions;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,8 +31,11 @@ pub struct SshSettings {
     /// Time to authenticate (sshd's LoginGraceTime).
     pub login_grace: Duration,
     pub max_auth_attempts: usize,
+    /// Across every node sharing the store.
     pub max_sessions_per_user: usize,
     pub idle_timeout: Duration,
+    /// How long the store counts a session of this node that the node stops renewing.
+    pub session_lease: Duration,
     /// Admins without two-factor may only enrol it.
     pub require_totp_for_admins: bool,
     /// Load balancers whose PROXY headers name the real client.
@@ -47,70 +51,9 @@ impl Default for SshSettings {
             max_auth_attempts: 6,
             max_sessions_per_user: 10,
             idle_timeout: Duration::from_secs(30 * 60),
+            session_lease: Duration::from_secs(30),
             require_totp_for_admins: false,
             trusted_proxies: TrustedProxies::default(),
-        }
-    }
-}
-
-/// Live sessions, so a removed key or a disabled account can end them at once.
-#[derive(Default)]
-struct Sessions {
-    live: Mutex<HashMap<u64, LiveSession>>,
-}
-
-struct LiveSession {
-    user: UserId,
-    fingerprint: String,
-    stop: CancellationToken,
-}
-
-impl Sessions {
-    fn count_for(&self, user: UserId) -> usize {
-        self.live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .filter(|s| s.user == user)
-            .count()
-    }
-
-    fn add(&self, id: u64, session: LiveSession) {
-        self.live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, session);
-    }
-
-    fn remove(&self, id: u64) {
-        self.live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
-    }
-
-    fn users(&self) -> Vec<UserId> {
-        let mut users: Vec<UserId> = self
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .map(|s| s.user)
-            .collect();
-        users.dedup();
-        users
-    }
-
-    fn end_where(&self, matches: impl Fn(&LiveSession) -> bool) {
-        for session in self
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-        {
-            if matches(session) {
-                session.stop.cancel();
-            }
         }
     }
 }
@@ -147,7 +90,7 @@ pub struct SshServer {
     config: Arc<russh::server::Config>,
     settings: SshSettings,
     pending: PendingHandshakes,
-    sessions: Sessions,
+    sessions: live_sessions::Sessions,
     penalties: Penalties,
     next_id: AtomicU64,
     shutdown: CancellationToken,
@@ -185,7 +128,7 @@ impl SshServer {
             pending: PendingHandshakes::new(settings.max_unauthenticated)
                 .with_per_source(settings.max_unauthenticated_per_source),
             settings,
-            sessions: Sessions::default(),
+            sessions: live_sessions::Sessions::default(),
             penalties: Penalties::default(),
             next_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
@@ -203,6 +146,15 @@ impl SshServer {
     /// Accepts until shutdown; an accept error never ends the loop.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         tokio::spawn(self.clone().watch_revocations());
+        let renewing = self.clone();
+        tokio::spawn(async move {
+            let store = renewing.service.store();
+            let lease = renewing.settings.session_lease;
+            renewing
+                .sessions
+                .renew(store.as_ref(), lease, &renewing.shutdown)
+                .await;
+        });
         let mut backoff = Duration::from_millis(10);
         loop {
             let accepted = tokio::select! {
@@ -276,7 +228,9 @@ impl SshServer {
         };
         grace.abort();
         self.pending.leave(id);
-        self.sessions.remove(id);
+        self.sessions
+            .remove(self.service.store().as_ref(), id)
+            .await;
         if let Err(err) = outcome {
             tracing::debug!(connection = id, %peer, error = %err, "ssh connection ended with an error");
         }
