@@ -9,6 +9,7 @@ mod backup;
 mod connection;
 mod follow;
 mod health;
+mod node;
 mod pool;
 mod reads;
 mod schema;
@@ -20,8 +21,8 @@ mod write_tx;
 mod writer;
 
 pub use backup::{check, repair, restore};
+pub use node::PgStore;
 pub use pool::PgConfig;
-pub use store::PgStore;
 
 use tack_data::StoreError;
 
